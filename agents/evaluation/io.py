@@ -1,0 +1,166 @@
+"""Reading and writing an evaluation run folder, atomically.
+
+A run folder holds:
+
+- ``steps.parquet`` (or ``steps.csv``): the tidy step log (docs/ARCHITECTURE.md section 2);
+- ``summary.json``: :func:`analysis.summary.summarize_steps` of that log, as a list of records;
+- ``run.json``: how the run was made (the command's arguments, or whatever ``meta`` the caller gives).
+
+Every file is written to a temporary file in the same folder and then moved into place with
+``os.replace``, so a reader never sees a half-written file, even if the writer is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+STEP_FORMATS = ("parquet", "csv")
+
+#: Column dtypes of the tidy step log (``illegal_move`` and ``outcome`` only for tic-tac-toe).
+#: ``"str"`` is pandas' default text dtype (``object`` in pandas 2, the ``str`` dtype in pandas 3).
+STEP_DTYPES: dict[str, str] = {
+    "agent": "str",
+    "env_id": "str",
+    "seed": "int64",
+    "episode": "int64",
+    "step": "int64",
+    "action_text": "str",
+    "action_index": "int64",
+    "valid_action": "bool",
+    "reward": "float64",
+    "env_reward": "float64",
+    "regret": "float64",
+    "optimal_action": "int64",
+    "n_actions": "int64",
+    "terminated": "bool",
+    "illegal_move": "bool",
+    "outcome": "str",
+}
+_TEXT_COLUMNS = ("agent", "env_id", "action_text", "outcome")
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then move it onto ``path``.
+
+    The temporary file is removed if ``write`` raises, so a failed write leaves nothing behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _json_ready(value: Any) -> Any:
+    """Plain JSON values: numpy scalars to Python, NaN/inf to None (JSON has no NaN), paths to str."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as indented JSON, atomically (NaN becomes ``null``)."""
+    text = json.dumps(_json_ready(data), indent=2, sort_keys=False) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_run(
+    steps: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    fmt: str = "parquet",
+    meta: Mapping[str, Any] | None = None,
+    summary: pd.DataFrame | None = None,
+) -> Path:
+    """Write a run folder: the step log, ``summary.json`` and ``run.json`` (see the module docstring).
+
+    Args:
+        steps: the tidy step log from :func:`agents.evaluation.evaluate`.
+        out_dir: the folder (created if missing). A step file of the other format left there by an
+            earlier run is removed, so :func:`load_steps` never reads a stale log.
+        fmt: ``"parquet"`` or ``"csv"``.
+        meta: JSON-able description of the run (written as ``run.json``; ``{}`` when None).
+        summary: the summary table; computed with ``analysis.summary.summarize_steps`` when None.
+
+    Returns:
+        ``out_dir`` as a :class:`~pathlib.Path`.
+    """
+    if fmt not in STEP_FORMATS:
+        raise ValueError(f"fmt must be one of {STEP_FORMATS}, got {fmt!r}")
+    if not isinstance(steps, pd.DataFrame):
+        raise TypeError(f"steps must be a pandas DataFrame (the tidy step log), got {type(steps).__name__}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out_dir {str(out)!r} exists and is not a folder")
+    if summary is None:
+        from analysis.summary import summarize_steps
+
+        summary = summarize_steps(steps)
+    if fmt == "parquet":
+        atomic_write(out / "steps.parquet", lambda tmp: steps.to_parquet(tmp, index=False))
+    else:
+        atomic_write(out / "steps.csv", lambda tmp: steps.to_csv(tmp, index=False))
+    stale = out / ("steps.csv" if fmt == "parquet" else "steps.parquet")
+    stale.unlink(missing_ok=True)
+    write_json(out / "summary.json", summary.to_dict(orient="records"))
+    write_json(out / "run.json", dict(meta or {}))
+    return out
+
+
+def load_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read the tidy step log of a run folder (``steps.parquet`` or ``steps.csv``).
+
+    CSV loses types, so the known columns are restored to :data:`STEP_DTYPES` (empty text cells,
+    which CSV reads as missing, become ``""``): a parquet and a CSV copy of a log load equal.
+    ``run_dir`` may also be the path of a step file itself.
+    """
+    path = Path(run_dir)
+    if path.is_file():
+        candidates = [path]
+    elif path.is_dir():
+        candidates = [p for p in (path / "steps.parquet", path / "steps.csv") if p.is_file()]
+    else:
+        raise FileNotFoundError(f"run folder {str(path)!r} does not exist")
+    if not candidates:
+        raise FileNotFoundError(f"no steps.parquet or steps.csv in run folder {str(path)!r}")
+    step_file = candidates[0]
+    if step_file.suffix == ".parquet":
+        steps = pd.read_parquet(step_file)
+        for column in _TEXT_COLUMNS:  # pandas 2 reads parquet strings as object: same either way
+            if column in steps.columns:
+                steps[column] = steps[column].astype(STEP_DTYPES[column])
+        return steps
+    if step_file.suffix != ".csv":
+        raise ValueError(f"a step log is a .parquet or .csv file, got {str(step_file)!r}")
+    text_columns = {c: str for c in _TEXT_COLUMNS}
+    # text cells are kept verbatim (an answer "NA" stays "NA"); only float cells may be missing
+    missing = {c: ["", "nan", "NaN"] for c, dtype in STEP_DTYPES.items() if dtype == "float64"}
+    steps = pd.read_csv(step_file, dtype=text_columns, keep_default_na=False, na_values=missing)
+    for column, dtype in STEP_DTYPES.items():
+        if column in steps.columns:
+            steps[column] = steps[column].astype(dtype)
+    return steps

@@ -1,0 +1,99 @@
+"""Run folders: parquet and CSV round trips, summary/run files, atomic writes, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from agents.evaluation import evaluate, load_steps, write_run
+from agents.evaluation.io import atomic_write
+from agents.registry import make_agent
+
+
+@pytest.fixture(scope="module")
+def bandit_steps():
+    steps = evaluate(
+        "TextBandit-v0",
+        make_agent("ucb-paper", seed=0),
+        num_envs=3,
+        seeds=[0, 1],
+        env_kwargs={"n_arms": 3, "horizon": 6},
+        progress=False,
+    )
+    # awkward answers a CSV must survive: commas, quotes, newlines, "NA", empty text
+    steps.loc[0, "action_text"] = 'a, "quoted"\nACTION=red'
+    steps.loc[1, "action_text"] = "NA"
+    steps.loc[2, "action_text"] = ""
+    return steps
+
+
+@pytest.fixture(scope="module")
+def tictactoe_steps():
+    return evaluate(
+        "TextTicTacToe-v0",
+        make_agent("random", seed=0),
+        num_envs=4,
+        seeds=[0],
+        env_kwargs={"opponent": "minimax"},
+        progress=False,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("which", ["bandit_steps", "tictactoe_steps"])
+def test_round_trip(fmt, which, request, tmp_path):
+    steps = request.getfixturevalue(which)
+    out = write_run(steps, tmp_path / "run", fmt=fmt, meta={"agent": "x", "seeds": [0, 1]})
+    assert (out / f"steps.{fmt}").is_file()
+    pd.testing.assert_frame_equal(load_steps(out), steps)
+    pd.testing.assert_frame_equal(load_steps(out / f"steps.{fmt}"), steps)
+    assert json.loads((out / "run.json").read_text()) == {"agent": "x", "seeds": [0, 1]}
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary) == 1 and summary[0]["episodes"] == steps.groupby(["seed", "episode"]).ngroups
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temp files left
+
+
+def test_summary_json_matches_summarize_steps_and_nan_becomes_null(bandit_steps, tmp_path):
+    one_episode = bandit_steps[(bandit_steps.seed == 0) & (bandit_steps.episode == 0)]
+    write_run(one_episode, tmp_path)
+    record = json.loads((tmp_path / "summary.json").read_text())[0]
+    assert record["cum_regret_mean"] == pytest.approx(one_episode.regret.sum())
+    assert record["cum_regret_ci_low"] is None  # one episode: no interval (NaN -> null)
+
+
+def test_switching_format_removes_the_stale_log(bandit_steps, tmp_path):
+    write_run(bandit_steps, tmp_path, fmt="csv")
+    write_run(bandit_steps, tmp_path, fmt="parquet")
+    assert not (tmp_path / "steps.csv").exists() and (tmp_path / "steps.parquet").exists()
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("old")
+
+    def failing(tmp):
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, failing)
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def test_errors(bandit_steps, tmp_path):
+    with pytest.raises(ValueError, match=r"fmt must be one of \('parquet', 'csv'\)"):
+        write_run(bandit_steps, tmp_path, fmt="json")
+    with pytest.raises(TypeError, match="steps must be a pandas DataFrame"):
+        write_run([1, 2], tmp_path)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match="exists and is not a folder"):
+        write_run(bandit_steps, tmp_path / "afile")
+    with pytest.raises(FileNotFoundError, match="run folder .* does not exist"):
+        load_steps(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no steps.parquet or steps.csv in run folder"):
+        load_steps(tmp_path / "empty")
+    with pytest.raises(ValueError, match="a step log is a .parquet or .csv file"):
+        load_steps(tmp_path / "afile")
