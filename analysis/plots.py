@@ -1,0 +1,134 @@
+"""PNG plots for the report: regret and coverage curves, frequency-bias shares, knowing-doing heat map.
+
+Needs matplotlib (the ``plots`` extra: ``pip install 'textrl[plots]'``); it is imported lazily with
+the non-interactive Agg backend, so importing this module never fails. :func:`plots_available`
+says whether plotting will work. Every figure is saved atomically (temp file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["INSTALL_HINT", "plots_available", "plot_curves", "plot_frequency_bias", "plot_knowing_doing"]
+
+INSTALL_HINT = "install the plots extra: pip install 'textrl[plots]' (or pip install matplotlib)"
+
+
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend; ImportError with the install hint when missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, no display needed
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(f"plotting needs matplotlib: {INSTALL_HINT}") from error
+    return plt
+
+
+def plots_available() -> bool:
+    """True when matplotlib can be imported."""
+    try:
+        _pyplot()
+    except ImportError:
+        return False
+    return True
+
+
+def _save(fig: Any, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        fig.clf()
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return path
+
+
+def plot_curves(curves: Mapping[str, pd.DataFrame], path: Path, *, title: str, ylabel: str) -> Path:
+    """One line per label (``step`` vs ``mean``) with its ``ci_low``..``ci_high`` band shaded.
+
+    ``curves`` maps a legend label to a frame from :func:`analysis.metrics.regret_curve` or
+    :func:`analysis.metrics.coverage_curve` (one agent and env).
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for label, curve in curves.items():
+        x = curve["step"].to_numpy() + 1  # decisions taken, 1-based
+        ax.plot(x, curve["mean"].to_numpy(), label=label)
+        low, high = curve["ci_low"].to_numpy(dtype=float), curve["ci_high"].to_numpy(dtype=float)
+        if np.isfinite(low).any():
+            ax.fill_between(x, low, high, alpha=0.2)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_frequency_bias(shares: Mapping[str, pd.DataFrame], path: Path) -> Path:
+    """Stacked bars of frequent / greedy / other / invalid shares per window, one group per run.
+
+    ``shares`` maps a run label to :func:`analysis.probes.frequency_bias_shares` output.
+    """
+    plt = _pyplot()
+    classes = [("frequent", "tab:red"), ("greedy", "tab:blue"), ("other", "tab:gray"), ("invalid", "black")]
+    labels = list(shares)
+    windows = list(next(iter(shares.values()))["window"]) if shares else []
+    fig, ax = plt.subplots(figsize=(max(6.4, 1.6 * len(labels) * len(windows)), 4.0))
+    width = 0.8 / max(1, len(labels))
+    for j, label in enumerate(labels):
+        frame = shares[label].set_index("window").reindex(windows)
+        x = np.arange(len(windows)) + j * width
+        bottom = np.zeros(len(windows))
+        for cls, colour in classes:
+            values = 100 * frame[cls].fillna(0).to_numpy(dtype=float)
+            ax.bar(x, values, width * 0.95, bottom=bottom, color=colour, label=cls if j == 0 else None)
+            bottom += values
+        for xi in x:
+            ax.text(xi, 101, label, rotation=90, ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(np.arange(len(windows)) + width * (len(labels) - 1) / 2)
+    ax.set_xticklabels([f"{w} repetitions" for w in windows])
+    ax.set_ylabel("% of choices")
+    ax.set_ylim(0, 130)
+    ax.set_title("Frequency bias: class of the chosen action")
+    ax.legend(fontsize=8, loc="upper right", ncol=4)
+    return _save(fig, path)
+
+
+def plot_knowing_doing(table: pd.DataFrame, path: Path, *, title: str) -> Path:
+    """Heat map of the 2 x 3 knowing-doing table (``percent`` from :func:`knowing_doing_table`)."""
+    plt = _pyplot()
+    matrix = table.pivot(index="rationale", columns="action", values="percent")
+    matrix = matrix.reindex(index=["correct", "incorrect"], columns=["optimal", "greedy", "other"])
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    image = ax.imshow(matrix.to_numpy(dtype=float), cmap="viridis", vmin=0, vmax=100)
+    for i in range(2):
+        for j in range(3):
+            value = matrix.iloc[i, j]
+            text = "-" if pd.isna(value) else f"{value:.1f}%"
+            ax.text(j, i, text, ha="center", va="center", color="white" if (value or 0) < 60 else "black")
+    ax.set_xticks(range(3), ["optimal", "greedy", "other"])
+    ax.set_yticks(range(2), ["correct", "incorrect"])
+    ax.set_xlabel("action")
+    ax.set_ylabel("rationale")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="% of actions")
+    return _save(fig, path)

@@ -1,0 +1,91 @@
+"""The one-row-per-agent summary table that ``textrl evaluate`` prints and the report shows.
+
+:func:`summarize_steps` reduces a tidy step log to one row per ``(agent, env_id)``:
+
+| column | meaning |
+|---|---|
+| ``episodes`` | number of episodes ``(seed, episode)`` |
+| ``cum_regret_mean`` | mean over episodes of the episode's summed ``regret`` |
+| ``cum_regret_ci_low`` / ``_high`` | Student-t 95% interval over episodes (NaN with one episode) |
+| ``coverage_last`` | mean final action coverage ``C_T`` (distinct actions executed / k) |
+| ``invalid_rate`` | share of decisions whose text named no valid action |
+| ``return_mean`` | mean summed raw ``env_reward`` per episode |
+| ``win_rate``, ``draw_rate``, ``loss_rate`` | tic-tac-toe games (see ``metrics.tictactoe_outcomes``) |
+| ``illegal_move_rate`` | tic-tac-toe: share of moves naming an occupied cell |
+
+The four tic-tac-toe columns exist only when the log holds a tic-tac-toe env; other envs get NaN.
+
+Example::
+
+    steps = evaluate("TextBandit-v0", make_agent("ucb"), num_envs=8, seeds=[0, 1])
+    print(format_summary(summarize_steps(steps)))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.metrics import GROUP_KEYS, episode_stats, is_tictactoe, tictactoe_outcomes, validate_steps
+from analysis.stats import mean_ci
+from analysis.tables import format_cell, to_text
+
+__all__ = ["SUMMARY_COLUMNS", "TICTACTOE_COLUMNS", "summarize_steps", "format_summary"]
+
+SUMMARY_COLUMNS = [
+    "agent", "env_id", "episodes", "cum_regret_mean", "cum_regret_ci_low", "cum_regret_ci_high",
+    "coverage_last", "invalid_rate", "return_mean",
+]
+TICTACTOE_COLUMNS = ["win_rate", "draw_rate", "loss_rate", "illegal_move_rate"]
+_REQUIRED = [
+    "agent", "env_id", "seed", "episode", "step", "action_index", "valid_action", "env_reward", "regret",
+    "n_actions",
+]
+
+
+def summarize_steps(steps: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Summarise a tidy step log, one row per ``(agent, env_id)`` (columns in the module docstring).
+
+    Raises:
+        TypeError: ``steps`` is not a DataFrame.
+        ValueError: empty log, or a required column is missing (tic-tac-toe rows also need
+            ``outcome`` and ``illegal_move``).
+    """
+    validate_steps(steps, _REQUIRED)
+    per_episode = episode_stats(steps)
+    rows = []
+    for (agent, env_id), group in per_episode.groupby(GROUP_KEYS, sort=True):
+        mean, low, high = mean_ci(group["cum_regret"], confidence)
+        rows.append(
+            (
+                agent, env_id, len(group), mean, low, high, float(group["coverage_last"].mean()),
+                float(group["invalid_actions"].sum() / group["length"].sum()), float(group["return"].mean()),
+            )
+        )
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    ttt_mask = steps["env_id"].map(is_tictactoe)
+    if ttt_mask.any():
+        outcomes = tictactoe_outcomes(steps[ttt_mask])[[*GROUP_KEYS, *TICTACTOE_COLUMNS]]
+        summary = summary.merge(outcomes, on=GROUP_KEYS, how="left")
+    return summary.reset_index(drop=True)
+
+
+def format_summary(df: pd.DataFrame, decimals: int = 3) -> str:
+    """Plain-text table of a :func:`summarize_steps` frame, the regret shown as ``mean [low, high]``."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"format_summary expects the DataFrame from summarize_steps, got {type(df).__name__}")
+    missing = [c for c in SUMMARY_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"format_summary: missing columns {missing}; pass the output of summarize_steps")
+    shown = df[["agent", "env_id", "episodes"]].copy()
+    shown["cum_regret (95% CI)"] = [
+        f"{format_cell(m, decimals)} [{format_cell(lo, decimals)}, {format_cell(hi, decimals)}]"
+        for m, lo, hi in zip(
+            df["cum_regret_mean"], df["cum_regret_ci_low"], df["cum_regret_ci_high"], strict=True
+        )
+    ]
+    for column in ["coverage_last", "invalid_rate", "return_mean", *TICTACTOE_COLUMNS]:
+        if column in df.columns:
+            shown[column] = df[column].astype(float).to_numpy()
+    shown["episodes"] = shown["episodes"].astype(np.int64)
+    return to_text(shown, decimals)

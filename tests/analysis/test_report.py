@@ -1,0 +1,138 @@
+"""`textrl report` end to end on tiny synthetic run folders, run_probes, and the error paths."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import pandas as pd
+import pytest
+
+from analysis.cli import register
+from analysis.probes import FrequentAgent, UCBRationaleAgent, run_probes
+from analysis.report import build_report
+from analysis.runs import load_run
+from analysis.summary import summarize_steps
+
+PROBE_KW = {
+    "frequency_bias_kwargs": {"repetitions": (0, 5, 50, 95), "n_prefixes": 2},
+    "knowing_doing_kwargs": {"n_prompts": 6, "context_summary": True},
+    "progress": False,
+}
+
+
+@pytest.fixture
+def run_dirs(tmp_path, frames):
+    base = tmp_path / "base"
+    base.mkdir()
+    frames.bandit("llm").to_csv(base / "steps.csv", index=False)
+    ucb = tmp_path / "ucb"
+    ucb.mkdir()
+    pd.concat([frames.bandit("ucb"), frames.tictactoe()]).to_parquet(ucb / "steps.parquet")
+    run_probes(FrequentAgent(), base, **PROBE_KW)
+    return base, ucb
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="textrl")
+    register(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def test_run_probes_writes_documented_files(run_dirs):
+    base, _ = run_dirs
+    fb = pd.read_csv(base / "frequency_bias.csv")
+    kd = pd.read_csv(base / "knowing_doing.csv")
+    meta = json.loads((base / "probes.json").read_text())
+    assert len(fb) == 8 and len(kd) == 6
+    assert meta["agent"] == "frequent" and meta["knowing_doing"]["context_summary"] is True
+    assert meta["frequency_bias"]["method"] == "score"
+    assert [row["window"] for row in meta["frequency_bias"]["shares"]] == ["0-10", "45-55", "90-100"]
+    assert sum(row["percent"] for row in meta["knowing_doing"]["table"]) == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="probes must be a non-empty subset"):
+        run_probes(FrequentAgent(), base, probes=("coverage",))
+
+
+def test_report_end_to_end(run_dirs, tmp_path):
+    base, ucb = run_dirs
+    run_probes(
+        UCBRationaleAgent("ucb"),
+        ucb,
+        probes=("knowing_doing",),
+        progress=False,
+        knowing_doing_kwargs={"n_prompts": 5},
+    )
+    out = tmp_path / "report"
+    path = build_report([base, ucb], out)
+    text = path.read_text()
+    assert path == out / "report.md"
+    # summary values computed by hand in test_summary: regret 1.85, invalid 1/8, return 1.7
+    assert "| base | llm | TextBandit-v0 | 2 | 1.850 [" in text
+    assert "| ucb | m | TextTicTacToe-v0 | 3 | 0.667 [" in text
+    assert "## Frequency bias" in text and "### base (probed agent: `frequent`)" in text
+    assert "Per-arm summary in the prompt's context: **yes**" in text  # base probed with the summary
+    assert "Per-arm summary in the prompt's context: **no**" in text  # ucb probed without
+    assert "| correct | 100.0 [" in text  # the UCB follower: correct x optimal
+    summary = pd.read_csv(out / "summary.csv")
+    expected = pd.concat([summarize_steps(load_run(base).steps), summarize_steps(load_run(ucb).steps)])
+    assert summary["cum_regret_mean"].tolist() == pytest.approx(expected["cum_regret_mean"].tolist())
+    pytest.importorskip("matplotlib")
+    for name in (
+        "regret_TextBandit-v0.png",
+        "coverage_TextBandit-v0.png",
+        "frequency_bias.png",
+        "knowing_doing_base.png",
+        "knowing_doing_ucb.png",
+    ):
+        assert (out / name).stat().st_size > 1000, name
+        assert f"]({name})" in text
+
+
+def test_report_without_matplotlib(run_dirs, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    out = tmp_path / "report"
+    text = build_report(list(run_dirs), out).read_text()
+    assert "Plots were skipped: matplotlib is not installed" in text and "textrl[plots]" in text
+    assert not list(out.glob("*.png"))
+    assert "## Knowing-doing gap" in text  # tables stay
+
+
+def test_cli_report(run_dirs, tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = _parser().parse_args(
+        ["report", *map(str, run_dirs), "--out", str(out), "--no-plots", "--names", "base-model", "UCB"]
+    )
+    assert args.func(args) == 0
+    assert "wrote" in capsys.readouterr().out
+    text = (out / "report.md").read_text()
+    assert "| base-model | llm |" in text and not list(out.glob("*.png"))
+    args = _parser().parse_args(["report", str(tmp_path / "nope"), "--out", str(out)])
+    assert args.func(args) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_report_error_paths(tmp_path, frames, run_dirs):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_report([tmp_path / "missing"], tmp_path / "out")
+    (tmp_path / "empty_dir").mkdir()
+    with pytest.raises(FileNotFoundError, match="no steps.parquet or steps.csv"):
+        build_report([tmp_path / "empty_dir"], tmp_path / "out")
+    empty = tmp_path / "empty_log"
+    empty.mkdir()
+    frames.bandit().iloc[0:0].to_csv(empty / "steps.csv", index=False)
+    with pytest.raises(ValueError, match="holds no decisions"):
+        build_report([empty], tmp_path / "out")
+    cols = tmp_path / "cols"
+    cols.mkdir()
+    frames.bandit().drop(columns=["regret"]).to_csv(cols / "steps.csv", index=False)
+    with pytest.raises(ValueError, match=r"missing columns \['regret'\]"):
+        build_report([cols], tmp_path / "out")
+    with pytest.raises(ValueError, match="non-empty list of run folders"):
+        build_report([], tmp_path / "out")
+    with pytest.raises(ValueError, match="got 1 names for 2 run folders"):
+        build_report(list(run_dirs), tmp_path / "out", names=["a"])
+    (run_dirs[0] / "probes.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        load_run(run_dirs[0])
