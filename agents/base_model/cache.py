@@ -1,0 +1,62 @@
+"""Build the embedded base model once into a cache folder and reuse it.
+
+Layout: ``<cache>/base-model-<size>-v1/`` holds the ``save_pretrained`` files; the marker file
+``COMPLETE`` is written last, so a folder without it (an interrupted build) is resumed from its
+checkpoint, never used half-built. The cache root is ``$TEXTRL_CACHE`` or ``~/.cache/textrl``.
+Bump ``CACHE_VERSION`` whenever the data mixture or the training recipe changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from agents.base_model.config import resolve_config
+from agents.base_model.pretrain import pretrain
+
+CACHE_VERSION = "v1"
+COMPLETE_MARKER = "COMPLETE"
+CACHE_ENV_VAR = "TEXTRL_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """``$TEXTRL_CACHE`` if set (and non-empty), else ``~/.cache/textrl``."""
+    value = os.environ.get(CACHE_ENV_VAR)
+    return Path(value).expanduser() if value else Path.home() / ".cache" / "textrl"
+
+
+def base_model_dir(size: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where the model of ``size`` lives (or will live) in the cache."""
+    resolve_config(size)  # raises ValueError for an unknown size
+    root = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    return root / f"base-model-{size}-{CACHE_VERSION}"
+
+
+def ensure_base_model(
+    size: str = "default", cache_dir: str | os.PathLike[str] | None = None, progress: bool = True
+) -> Path:
+    """Return the folder of the embedded base model of ``size``, pretraining it first if needed.
+
+    Args:
+        size: ``"default"`` (~5 min on 2 CPU cores), ``"quick"`` (<= 45 s, format only) or ``"gpu"``.
+        cache_dir: cache root (default :func:`default_cache_dir`).
+        progress: show the pretraining progress bar.
+
+    Returns:
+        A folder that ``AutoModelForCausalLM.from_pretrained`` / ``AutoTokenizer.from_pretrained`` load.
+
+    Raises:
+        ValueError: ``size`` is not a known size (the message lists them).
+    """
+    if not isinstance(size, str):
+        raise TypeError(f"size must be a str naming a base model size, got {type(size).__name__}")
+    folder = base_model_dir(size, cache_dir)
+    marker = folder / COMPLETE_MARKER
+    if marker.is_file():
+        return folder
+    pretrain(size, folder, seed=0, resume=True, progress=progress)
+    tmp = folder / (COMPLETE_MARKER + ".tmp")
+    tmp.write_text(json.dumps({"size": size, "version": CACHE_VERSION}) + "\n")
+    os.replace(tmp, marker)
+    return folder

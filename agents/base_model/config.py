@@ -1,0 +1,132 @@
+"""Sizes of the embedded base model: architecture, data and training schedule in one dataclass.
+
+``BASE_MODEL_SIZES`` holds the named configurations :func:`agents.base_model.pretrain` accepts:
+
+=========  ==========================================================  =========================
+name       model (Llama)                                               budget
+=========  ==========================================================  =========================
+quick      d=64, 2 layers, vocab 768, ~0.2 M parameters, 40 steps       <= 45 s on 2 CPU cores
+default    d=192, 4 layers, vocab 2048, ~2.2 M parameters, 450 steps    ~5 min on 2 CPU cores
+gpu        d=512, 8 layers, vocab 2048, ~26 M parameters, 3000 steps    minutes on one GPU (bf16)
+=========  ==========================================================  =========================
+
+A custom :class:`BaseModelConfig` (e.g. a tiny one in the tests) can be passed wherever a size name
+is accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BaseModelConfig:
+    """Everything that determines one embedded base model (same config + seed -> same weights).
+
+    Attributes:
+        name: label stored in the saved folder's ``pretrain_info.json``.
+        vocab_size: target vocabulary of the BPE tokenizer (special tokens included).
+        hidden_size: width of the residual stream.
+        num_layers: transformer blocks.
+        num_heads: attention heads (``hidden_size`` must be divisible by it).
+        intermediate_size: width of the SwiGLU MLP.
+        max_position_embeddings: longest sequence the model is meant for (prompt + answer).
+        steps: optimizer steps.
+        batch_rows: packed rows per optimizer step.
+        seq_len: tokens per packed row (several episodes' texts are packed into one row).
+        lr: peak AdamW learning rate (small models tolerate a high one).
+        warmup_steps: linear warm-up steps before the cosine decay.
+        min_lr_ratio: the cosine decays to ``lr * min_lr_ratio``.
+        weight_decay: AdamW weight decay on matrices (not on norms).
+        grad_clip: gradient-norm clip.
+        checkpoint_every: write a resumable checkpoint every this many steps (and at the end).
+        tokenizer_docs: generated documents the tokenizer is trained on.
+        tictactoe_fraction: share of training documents that are tic-tac-toe games (rest: bandits).
+        max_wall_s: wall-time budget in seconds; when reached, training stops early and the model is
+            saved as it is (``pretrain_info.json`` says so). ``None``: no budget.
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        num_threads: CPU threads for torch (the project's machines have 2 cores).
+    """
+
+    name: str = "custom"
+    vocab_size: int = 2048
+    hidden_size: int = 192
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 512
+    max_position_embeddings: int = 2048
+    steps: int = 450
+    batch_rows: int = 4
+    seq_len: int = 1024
+    lr: float = 3e-3
+    warmup_steps: int = 30
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    checkpoint_every: int = 50
+    tokenizer_docs: int = 1500
+    tictactoe_fraction: float = 0.25
+    max_wall_s: float | None = None
+    device: str = "auto"
+    num_threads: int = 2
+
+    def __post_init__(self) -> None:
+        for field in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
+                      "max_position_embeddings", "steps", "batch_rows", "seq_len", "checkpoint_every",
+                      "tokenizer_docs", "num_threads"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{field} must be a positive int, got {value!r}")
+        if self.vocab_size < 300:
+            # 256 byte-level symbols + special tokens must fit
+            raise ValueError(f"vocab_size must be >= 300 (byte alphabet + specials), got {self.vocab_size}")
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
+            )
+        if self.seq_len > self.max_position_embeddings:
+            raise ValueError(
+                f"seq_len ({self.seq_len}) must be <= max_position_embeddings "
+                f"({self.max_position_embeddings})"
+            )
+        if not 0.0 <= self.tictactoe_fraction <= 1.0:
+            raise ValueError(f"tictactoe_fraction must be in [0, 1], got {self.tictactoe_fraction}")
+        if not (self.lr > 0 and 0.0 <= self.min_lr_ratio <= 1.0 and self.warmup_steps >= 0):
+            raise ValueError("lr must be > 0, min_lr_ratio in [0, 1] and warmup_steps >= 0")
+        if self.max_wall_s is not None and self.max_wall_s <= 0:
+            raise ValueError(f"max_wall_s must be > 0 or None, got {self.max_wall_s}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be one of ['auto', 'cpu', 'cuda'], got {self.device!r}")
+
+    def replace(self, **changes: object) -> BaseModelConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+BASE_MODEL_SIZES: dict[str, BaseModelConfig] = {
+    "quick": BaseModelConfig(
+        name="quick", vocab_size=768, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=192,
+        steps=250, batch_rows=2, seq_len=768, lr=5e-3, warmup_steps=10, checkpoint_every=50,
+        tokenizer_docs=300, max_wall_s=40.0,
+    ),
+    # ~0.6 s per step on 2 idle cores; the budget keeps it under the 10-minute cap on a busy machine
+    "default": BaseModelConfig(name="default", max_wall_s=540.0),
+    "gpu": BaseModelConfig(
+        name="gpu", hidden_size=512, num_layers=8, num_heads=8, intermediate_size=1536, steps=3000,
+        batch_rows=32, seq_len=2048, lr=1e-3, warmup_steps=100, checkpoint_every=250,
+        tokenizer_docs=4000, device="auto", num_threads=8,
+    ),
+}
+
+
+def resolve_config(size: str | BaseModelConfig) -> BaseModelConfig:
+    """Return the config named ``size`` (or ``size`` itself when it already is a config)."""
+    if isinstance(size, BaseModelConfig):
+        return size
+    if not isinstance(size, str) or size not in BASE_MODEL_SIZES:
+        raise ValueError(f"unknown base model size {size!r}; allowed: {sorted(BASE_MODEL_SIZES)}")
+    return BASE_MODEL_SIZES[size]

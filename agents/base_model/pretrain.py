@@ -1,0 +1,256 @@
+"""Pretrain the embedded base model from scratch: tokenizer, Llama model, AdamW, resumable checkpoints.
+
+Reads top to bottom: train (or reload) the tokenizer, build the model, restore the checkpoint if
+there is one, then loop: batch of step ``s`` (a pure function of ``(seed, s)``) -> loss -> clipped
+AdamW step -> checkpoint every ``checkpoint_every`` steps. At the end the model and tokenizer are
+saved with ``save_pretrained`` (safetensors) into ``out_dir``, loadable with ``from_pretrained``.
+
+Checkpoint (``out_dir/checkpoint.safetensors``, replaced atomically): model parameters,
+AdamW moments, torch RNG state and, in the safetensors metadata, the step and the optimizer's
+non-tensor state. Loading uses ``safetensors`` only (no pickle). Because the data of step ``s``
+depends on ``(seed, s)`` only, a resumed run computes bit-identical weights to an uninterrupted one
+on the same machine (same thread count).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, safe_open, save_file
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+from agents.base_model.config import BaseModelConfig, resolve_config
+from agents.base_model.data import tokenizer_corpus, training_batch
+from agents.base_model.tokenizer import train_tokenizer
+
+CHECKPOINT_FILE = "checkpoint.safetensors"
+TOKENIZER_DIR = "tokenizer"  # the tokenizer is trained first and kept here, so a resume reuses it
+INFO_FILE = "pretrain_info.json"
+
+
+def model_config(config: BaseModelConfig, tokenizer: Any) -> LlamaConfig:
+    """The transformers ``LlamaConfig`` of a base-model config (tied embeddings, no dropout)."""
+    return LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=config.hidden_size,
+        intermediate_size=config.intermediate_size,
+        num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_heads,
+        num_key_value_heads=config.num_heads,
+        max_position_embeddings=config.max_position_embeddings,
+        tie_word_embeddings=True,  # the embedding is a large share of a tiny model
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        attention_dropout=0.0,
+    )
+
+
+def learning_rate(config: BaseModelConfig, step: int) -> float:
+    """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``steps``."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return config.lr * (config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine)
+
+
+def _atomic_save_file(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
+    """Write model, optimizer and RNG state at ``step`` (steps done) atomically to ``path``."""
+    tensors: dict[str, torch.Tensor] = {}
+    # named_parameters() lists the tied embedding once; clone so no two entries share memory
+    for name, param in model.named_parameters():
+        tensors[f"model.{name}"] = param.detach().cpu().clone().contiguous()
+    opt_state = optimizer.state_dict()
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, state in opt_state["state"].items():
+        for key, value in state.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{idx}.{key}"] = value.detach().cpu().clone().contiguous()
+            else:
+                scalars.setdefault(str(idx), {})[key] = value
+    tensors["rng.torch"] = torch.get_rng_state()
+    metadata = {
+        "step": str(step),
+        "optim_scalars": json.dumps(scalars),
+        "param_groups": json.dumps(opt_state["param_groups"]),
+    }
+    _atomic_save_file(tensors, path, metadata)
+
+
+def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> int:
+    """Restore a checkpoint written by :func:`save_checkpoint`; returns the number of steps done."""
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    tensors = load_file(str(path))
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            key = f"model.{name}"
+            if key not in tensors:
+                raise ValueError(
+                    f"checkpoint {path} lacks parameter {name!r}; was it written by another config?"
+                )
+            param.copy_(tensors[key])
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, idx, name = key.split(".", 2)
+            state.setdefault(int(idx), {})[name] = value.to(device)
+    for idx, scalars in json.loads(metadata["optim_scalars"]).items():
+        state.setdefault(int(idx), {}).update(scalars)
+    optimizer.load_state_dict({"state": state, "param_groups": json.loads(metadata["param_groups"])})
+    torch.set_rng_state(tensors["rng.torch"])
+    return int(metadata["step"])
+
+
+def _device(config: BaseModelConfig) -> torch.device:
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for but CUDA is not available; use 'auto' or 'cpu'")
+    if config.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(config.device)
+
+
+def _load_or_train_tokenizer(config: BaseModelConfig, out_dir: Path, seed: int, resume: bool) -> Any:
+    tok_dir = out_dir / TOKENIZER_DIR
+    if resume and (tok_dir / "tokenizer.json").is_file():
+        return AutoTokenizer.from_pretrained(str(tok_dir))
+    corpus = tokenizer_corpus(seed, config.tokenizer_docs, config.tictactoe_fraction)
+    tokenizer = train_tokenizer(corpus, config.vocab_size)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=".tokenizer-"))
+    tokenizer.save_pretrained(str(tmp))
+    if tok_dir.exists():
+        for child in tok_dir.iterdir():
+            child.unlink()
+        tok_dir.rmdir()
+    os.replace(tmp, tok_dir)
+    return tokenizer
+
+
+def pretrain(
+    size: str | BaseModelConfig,
+    out_dir: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    resume: bool = True,
+    progress: bool = True,
+    max_wall_s: float | None = None,
+    stop_after: int | None = None,
+) -> Path:
+    """Pretrain the base model of ``size`` into ``out_dir`` and return the folder.
+
+    Args:
+        size: a name in ``BASE_MODEL_SIZES`` (``"quick"``, ``"default"``, ``"gpu"``) or a
+            :class:`BaseModelConfig`.
+        out_dir: folder for the model; created if missing. Holds the checkpoint while training.
+        seed: seeds the data stream, the tokenizer corpus and the weight initialisation.
+        resume: continue from ``out_dir``'s checkpoint (and tokenizer) if present; ``False`` starts over.
+        progress: show a tqdm progress bar.
+        max_wall_s: wall-time budget for this call (overrides the config's); when it runs out the
+            model is saved as it is and ``pretrain_info.json`` records ``"stopped_early": true``.
+        stop_after: stop (as if interrupted) after this many optimizer steps in this call, leaving the
+            checkpoint to resume from and *not* saving the final model (for splitting long runs).
+
+    Returns:
+        ``out_dir`` as a ``Path``; unless stopped by ``stop_after`` it holds ``config.json``,
+        ``model.safetensors``, the tokenizer files and ``pretrain_info.json``.
+    """
+    config = resolve_config(size)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if stop_after is not None and stop_after < 1:
+        raise ValueError(f"stop_after must be >= 1 or None, got {stop_after}")
+    budget = config.max_wall_s if max_wall_s is None else max_wall_s
+    if budget is not None and budget <= 0:
+        raise ValueError(f"max_wall_s must be > 0 or None, got {budget}")
+    start = time.monotonic()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = _device(config)
+    if device.type == "cpu":
+        torch.set_num_threads(config.num_threads)
+
+    tokenizer = _load_or_train_tokenizer(config, out, seed, resume)
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(model_config(config, tokenizer)).to(device)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr, betas=(0.9, 0.95),
+    )
+    ckpt = out / CHECKPOINT_FILE
+    step = load_checkpoint(ckpt, model, optimizer) if resume and ckpt.is_file() else 0
+    use_bf16 = device.type == "cuda"
+
+    model.train()
+    stopped_early, last_loss, steps_this_call = False, float("nan"), 0
+    bar = tqdm(total=config.steps, initial=step, desc=f"pretrain base model ({config.name})",
+               disable=not progress, unit="step")
+    while step < config.steps:
+        if budget is not None and time.monotonic() - start > budget:
+            stopped_early = True
+            break
+        batch = training_batch(tokenizer, seed=seed, step=step, rows=config.batch_rows,
+                               seq_len=config.seq_len, tictactoe_fraction=config.tictactoe_fraction)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            # attention_mask=None + per-document position_ids -> block-diagonal attention (packing)
+            loss = model(**batch, use_cache=False).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        step += 1
+        steps_this_call += 1
+        last_loss = float(loss.detach())
+        bar.update(1)
+        bar.set_postfix(loss=f"{last_loss:.3f}")
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save_checkpoint(ckpt, model, optimizer, step)
+        if stop_after is not None and steps_this_call >= stop_after and step < config.steps:
+            save_checkpoint(ckpt, model, optimizer, step)
+            bar.close()
+            return out
+    bar.close()
+    if stopped_early:
+        save_checkpoint(ckpt, model, optimizer, step)
+
+    model.eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = None
+    model.save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    info = {
+        "config": config.to_dict(), "seed": seed, "steps_done": step, "stopped_early": stopped_early,
+        "final_loss": last_loss, "wall_s_this_call": round(time.monotonic() - start, 1),
+        "parameters": sum(p.numel() for p in model.parameters()), "device": device.type,
+    }
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=INFO_FILE, suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(info, handle, indent=2)
+    os.replace(tmp, out / INFO_FILE)
+    return out

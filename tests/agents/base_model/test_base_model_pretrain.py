@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+import agents.base_model.cache as cache_module
+from agents.base_model import (
+    BASE_MODEL_SIZES,
+    BaseModelConfig,
+    base_model_dir,
+    default_cache_dir,
+    ensure_base_model,
+    pretrain,
+    resolve_config,
+)
+from agents.base_model.pretrain import learning_rate
+from textrl_envs.bandit_text import render_bandit_prompt
+
+# a few seconds on 2 cores: 1 layer, 6 steps, one packed row of 2048 tokens
+TINY = BaseModelConfig(
+    name="tiny", vocab_size=512, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,
+    steps=6, batch_rows=1, seq_len=2048, lr=3e-3, warmup_steps=2, checkpoint_every=2, tokenizer_docs=60,
+    device="cpu", num_threads=1,
+)
+
+
+def test_sizes_and_unknown_size() -> None:
+    assert {"quick", "default", "gpu"} <= set(BASE_MODEL_SIZES)
+    assert resolve_config("quick").name == "quick"
+    with pytest.raises(ValueError, match="unknown base model size 'huge'; allowed"):
+        resolve_config("huge")
+    with pytest.raises(ValueError, match="unknown base model size"):
+        pretrain("huge", "/nonexistent")
+    with pytest.raises(ValueError, match="unknown base model size"):
+        ensure_base_model("huge")
+    with pytest.raises(TypeError, match="size must be a str"):
+        ensure_base_model(3)  # type: ignore[arg-type]
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="divisible by num_heads"):
+        BaseModelConfig(hidden_size=30, num_heads=4)
+    with pytest.raises(ValueError, match="steps must be a positive int"):
+        BaseModelConfig(steps=0)
+    with pytest.raises(ValueError, match="vocab_size must be >= 300"):
+        BaseModelConfig(vocab_size=100)
+    with pytest.raises(ValueError, match="seq_len .* must be <= max_position_embeddings"):
+        BaseModelConfig(seq_len=4096, max_position_embeddings=2048)
+    with pytest.raises(ValueError, match="device must be one of"):
+        BaseModelConfig(device="tpu")
+    with pytest.raises(ValueError, match="tictactoe_fraction must be in"):
+        BaseModelConfig(tictactoe_fraction=1.5)
+    with pytest.raises(ValueError, match="stop_after must be >= 1"):
+        pretrain(TINY, "/nonexistent", stop_after=0)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        pretrain(TINY, "/nonexistent", seed=1.5)  # type: ignore[arg-type]
+
+
+def test_learning_rate_schedule_by_hand() -> None:
+    cfg = BaseModelConfig(lr=1.0, warmup_steps=2, steps=12, min_lr_ratio=0.1)
+    assert learning_rate(cfg, 0) == pytest.approx(0.5)
+    assert learning_rate(cfg, 1) == pytest.approx(1.0)
+    assert learning_rate(cfg, 2) == pytest.approx(1.0)  # cosine starts at the peak
+    assert learning_rate(cfg, 7) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert learning_rate(cfg, 12) == pytest.approx(0.1)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return pretrain(TINY, tmp_path_factory.mktemp("tiny") / "model", seed=0, progress=False)
+
+
+def test_pretrained_folder_loads_with_from_pretrained(tiny_model: Path) -> None:
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    assert model.config.model_type == "llama"
+    assert (tiny_model / "model.safetensors").is_file()
+    info = json.loads((tiny_model / "pretrain_info.json").read_text())
+    assert info["steps_done"] == 6 and not info["stopped_early"] and math.isfinite(info["final_loss"])
+    prompt = render_bandit_prompt(["red", "green"], [(0, 0.5)], cot=False)
+    ids = tokenizer(prompt, return_tensors="pt")
+    out = model.generate(**ids, max_new_tokens=3, do_sample=False)
+    assert out.shape[1] <= ids["input_ids"].shape[1] + 3
+    assert tokenizer.eos_token_id == model.config.eos_token_id
+
+
+def test_resume_after_interruption_gives_the_same_weights(tiny_model: Path, tmp_path: Path) -> None:
+    interrupted = tmp_path / "interrupted"
+    pretrain(TINY, interrupted, seed=0, progress=False, stop_after=3)  # step 3 is not a checkpoint step
+    assert not (interrupted / "model.safetensors").exists()
+    assert (interrupted / "checkpoint.safetensors").is_file()
+    pretrain(TINY, interrupted, seed=0, progress=False)
+    resumed = load_file(str(interrupted / "model.safetensors"))
+    straight = load_file(str(tiny_model / "model.safetensors"))
+    assert resumed.keys() == straight.keys()
+    for key in straight:
+        assert torch.equal(resumed[key], straight[key]), key
+
+
+def test_wall_time_budget_stops_early(tmp_path: Path) -> None:
+    out = pretrain(TINY.replace(steps=10_000), tmp_path / "m", progress=False, max_wall_s=1e-3)
+    info = json.loads((out / "pretrain_info.json").read_text())
+    assert info["stopped_early"] and info["steps_done"] < 10_000
+    AutoModelForCausalLM.from_pretrained(out)
+
+
+def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TEXTRL_CACHE", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    assert base_model_dir("quick") == tmp_path / "c" / "base-model-quick-v1"
+    monkeypatch.delenv("TEXTRL_CACHE")
+    assert default_cache_dir() == Path.home() / ".cache" / "textrl"
+
+
+def test_ensure_base_model_builds_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(BASE_MODEL_SIZES, "quick", TINY)
+    calls = []
+    real_pretrain = cache_module.pretrain
+
+    def counting_pretrain(*args, **kwargs):
+        calls.append(args)
+        return real_pretrain(*args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "pretrain", counting_pretrain)
+    folder = ensure_base_model("quick", cache_dir=tmp_path, progress=False)
+    assert folder == tmp_path / "base-model-quick-v1"
+    assert (folder / "COMPLETE").is_file()
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    again = ensure_base_model("quick", cache_dir=tmp_path, progress=False)
+    assert again == folder and len(calls) == 1
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
+    AutoTokenizer.from_pretrained(folder)
