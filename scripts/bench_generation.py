@@ -12,6 +12,12 @@ same ``--max-new-tokens``:
 Throughput = generated tokens (EOS included) / wall seconds. The report prints the speed-up of
 ``batched`` over each loop, and how many greedy completions agree between ``batched`` and ``hf-loop``.
 
+``--episode`` measures the prefix cache instead: ``--num-envs`` environments play a whole episode
+(``--horizon`` turns, default 50) with an ``LLMAgent``, once with the prefix cache (each env's prompt
+reuses the KV of the part it shares with its previous prompt) and once without; it prints the wall
+time of each, the speed-up, the share of prompt tokens taken from the cache, and whether every answer
+(token ids) is identical. Both runs play the same seeds, so identical answers mean identical episodes.
+
 Models (``--model``): ``tiny`` (default: a randomly initialised Llama of ~4.7M parameters built in a
 temporary folder with a BPE tokenizer trained on the prompts; its text is gibberish but the compute is
 that of a real model of its size), ``base`` / ``base-quick`` (the embedded base model, built by
@@ -20,6 +26,7 @@ that of a real model of its size), ``base`` / ``base-quick`` (the embedded base 
 Example::
 
     PYTHONPATH=. python scripts/bench_generation.py --num-envs 16 --max-new-tokens 32
+    PYTHONPATH=. python scripts/bench_generation.py --episode --model /tmp/bm/default --num-envs 16
 """
 
 from __future__ import annotations
@@ -34,9 +41,10 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 import textrl_envs  # noqa: F401  (registers the environments)
-from agents.llm import LLMPolicy
+from agents.llm import LLMAgent, LLMPolicy
 from agents.llm.tiny import make_tiny_model
 
 
@@ -160,6 +168,94 @@ def run(args: argparse.Namespace) -> dict:
     return results
 
 
+def play_episode(policy: LLMPolicy, args: argparse.Namespace, prefix_cache: bool) -> dict:
+    """One TextBandit-v0 episode in ``args.num_envs`` envs played by a greedy ``LLMAgent``.
+
+    Returns the wall seconds (agent calls only, not the environments), every turn's completion ids, and
+    the prompt tokens computed / reused.
+    """
+    agent = LLMAgent(policy, temperature=0.0, max_new_tokens=args.max_new_tokens, prefix_cache=prefix_cache)
+    envs = [gym.make("TextBandit-v0", n_arms=args.n_arms, horizon=args.horizon) for _ in range(args.num_envs)]
+    resets = [env.reset(seed=args.seed * 100_000 + i) for i, env in enumerate(envs)]
+    obs, infos = [r[0] for r in resets], [r[1] for r in resets]
+    env_ids = list(range(args.num_envs))
+    cache = policy.prefix_cache
+    reused_before, computed_before = cache.reused_tokens, cache.computed_tokens
+    agent.reset(infos)
+    seconds, completions, prompt_tokens = 0.0, [], 0
+    for _ in tqdm(range(args.horizon), desc=f"episode, prefix cache {'on' if prefix_cache else 'off'}"):
+        elapsed, texts = timed(lambda: agent.act(obs, infos, env_ids))  # noqa: B023 (called at once)
+        seconds += elapsed
+        completions.append(agent.last_generation.completion_ids)
+        prompt_tokens += sum(len(p) for p in agent.last_generation.prompt_ids)
+        steps = [env.step(text) for env, text in zip(envs, texts, strict=True)]
+        obs, infos = [s[0] for s in steps], [s[4] for s in steps]
+    for env in envs:
+        env.close()
+    agent.reset([])  # frees this agent's cached prompts
+    return {
+        "seconds": seconds,
+        "completions": completions,
+        "prompt_tokens": prompt_tokens,
+        "reused_tokens": cache.reused_tokens - reused_before,
+        "computed_tokens": cache.computed_tokens - computed_before,
+    }
+
+
+def run_episode(args: argparse.Namespace) -> dict:
+    """``--episode``: a whole episode with vs without the prefix cache; returns the measurements."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        prompts = bandit_prompts(2, args.n_arms, 3, args.seed)
+        model = resolve_model(args.model, Path(tmp), prompts)
+        batch_size = args.batch_size or args.num_envs
+        policy = LLMPolicy.from_pretrained(model, device=args.device, batch_size=batch_size)
+    with torch.no_grad():
+        policy.generate(prompts, max_new_tokens=2)  # warm-up (allocations, kernels)
+    cached = play_episode(policy, args, prefix_cache=True)
+    plain = play_episode(policy, args, prefix_cache=False)
+    same = [a == b for a, b in zip(cached["completions"], plain["completions"], strict=True)]
+    return {
+        "mode": "episode",
+        "model": str(args.model),
+        "parameters": sum(p.numel() for p in policy.model.parameters()),
+        "device": str(policy.device),
+        "dtype": str(next(policy.model.parameters()).dtype),
+        "threads": args.threads,
+        "num_envs": args.num_envs,
+        "horizon": args.horizon,
+        "n_arms": args.n_arms,
+        "max_new_tokens": args.max_new_tokens,
+        "prompt_tokens": plain["prompt_tokens"],
+        "cached": {k: cached[k] for k in ("seconds", "reused_tokens", "computed_tokens")},
+        "uncached": {"seconds": plain["seconds"], "computed_tokens": plain["prompt_tokens"]},
+        "speedup": plain["seconds"] / cached["seconds"],
+        "reused_fraction": cached["reused_tokens"] / max(1, plain["prompt_tokens"]),
+        "identical_answers": bool(all(same)),
+        "identical_turns": int(sum(same)),
+    }
+
+
+def format_episode(r: dict) -> str:
+    """A short human-readable report of ``--episode``."""
+    off, on = r["uncached"], r["cached"]
+    return "\n".join(
+        [
+            f"model {r['model']} ({r['parameters'] / 1e6:.2f}M params, {r['device']}, {r['dtype']}, "
+            f"{r['threads']} threads)",
+            f"{r['num_envs']} TextBandit-v0 envs x {r['horizon']} turns ({r['n_arms']} arms), "
+            f"max_new_tokens={r['max_new_tokens']}, greedy; {r['prompt_tokens']} prompt tokens in all",
+            f"  prefix cache off  {off['seconds']:>8.2f} s  ({off['computed_tokens']} computed)",
+            f"  prefix cache on   {on['seconds']:>8.2f} s  ({on['computed_tokens']} computed, "
+            f"{on['reused_tokens']} reused = {100 * r['reused_fraction']:.1f}%)",
+            f"speed-up (off / on): {r['speedup']:.2f}x",
+            f"identical answers with and without the cache: {r['identical_answers']} "
+            f"({r['identical_turns']}/{r['horizon']} turns)",
+        ]
+    )
+
+
 def format_results(r: dict) -> str:
     """A short human-readable report."""
     lines = [
@@ -208,9 +304,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: cuda if available)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--episode", action="store_true", help="measure the prefix cache over a whole episode (see above)"
+    )
+    parser.add_argument("--horizon", type=int, default=50, help="--episode: turns per episode")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)
-    for name in ("num_envs", "max_new_tokens", "threads"):
+    for name in ("num_envs", "max_new_tokens", "threads", "horizon"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     return args
@@ -218,8 +318,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    results = run(args)
-    print(format_results(results))
+    results = run_episode(args) if args.episode else run(args)
+    print(format_episode(results) if args.episode else format_results(results))
     if args.out is not None:
         write_json(results, args.out)
     return results

@@ -15,18 +15,23 @@ computation it would see alone, which is why batched greedy decoding equals one-
 decoding, and the log-probs come straight from the logits that chose each token. Sampling draws
 from a ``torch.Generator`` seeded by ``seed``, so a seeded call is reproducible.
 
+Prefix caching (opt-in, :mod:`agents.llm.prefix_cache`): ``generate(..., cache_keys=env_ids)`` remembers
+each key's prompt KV and, at the next call with that key, runs the model only on the tokens after the
+longest common prefix; the result equals the uncached one (same tokens, log-probs within float error).
+
 Example::
 
     policy = LLMPolicy.from_pretrained("path/to/model", max_new_tokens=64)
     gen = policy.generate(observations, temperature=1.0, seed=0)
     gen.texts[0], gen.completion_ids[0], gen.logprobs[0]
+    gen = policy.generate(next_observations, cache_keys=[0, 1, 2])  # reuses each env's shared prefix
     scores = policy.score(observations, [["ACTION=red", "ACTION=blue"]] * len(observations))
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +41,7 @@ import torch
 from tqdm.auto import tqdm
 
 from agents.llm.loading import load_model_and_tokenizer, prepare_tokenizer
+from agents.llm.prefix_cache import CachedPrompt, PrefixCache, check_cache_keys, extract_prompts, prefill
 from agents.llm.sampling import check_sampling_args, next_tokens
 from agents.llm.scoring import encode_candidates, score_batch, select_cache_rows
 
@@ -111,6 +117,11 @@ class LLMPolicy:
         top_p: default nucleus mass for sampling.
         batch_size: observations decoded together; larger is faster until memory runs out.
         progress: show a tqdm bar over batches when there is more than one.
+        prefix_cache_size: most keys the prefix cache remembers (``generate(cache_keys=...)``); the
+            least recently used key is dropped beyond it.
+
+    Attributes:
+        prefix_cache: the :class:`~agents.llm.prefix_cache.PrefixCache` used by ``cache_keys`` calls.
 
     Raises:
         ValueError: ``use_chat_template=True`` with a tokenizer that has no chat template; settings out
@@ -128,6 +139,7 @@ class LLMPolicy:
         top_p: float = 1.0,
         batch_size: int = 32,
         progress: bool = False,
+        prefix_cache_size: int = 256,
     ) -> None:
         check_sampling_args(temperature, top_p, max_new_tokens)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -148,6 +160,7 @@ class LLMPolicy:
         self.top_p = float(top_p)
         self.batch_size = batch_size
         self.progress = progress
+        self.prefix_cache = PrefixCache(prefix_cache_size)
         self.eos_ids = eos_token_ids(model, tokenizer)
         self.pad_id = int(tokenizer.pad_token_id)
         # Prompt passes need only the last position's logits; computing all of them would cost
@@ -251,6 +264,7 @@ class LLMPolicy:
         top_p: float | None = None,
         max_new_tokens: int | None = None,
         seed: int | None = None,
+        cache_keys: Sequence[Hashable] | None = None,
     ) -> Generation:
         """Generate one answer per observation (batched; see the module docstring).
 
@@ -259,9 +273,16 @@ class LLMPolicy:
             temperature, top_p, max_new_tokens: override the policy's defaults for this call.
             seed: seeds the sampling generator; the same seed, inputs and ``batch_size`` give the same
                 output. ``None`` samples from torch's global RNG. Greedy decoding ignores it.
+            cache_keys: one distinct hashable key per observation (e.g. the env ids) to use the prefix
+                cache: each key's previous prompt KV is reused up to the longest common token prefix
+                and the new prompt's KV is remembered. ``None`` (default): no caching. The result is
+                the same either way; only the work differs.
 
         Returns:
             A :class:`Generation` in the order of ``observations``.
+
+        Raises:
+            TypeError / ValueError: bad settings, ``cache_keys`` not one distinct hashable per observation.
         """
         temperature = self.temperature if temperature is None else temperature
         top_p = self.top_p if top_p is None else top_p
@@ -270,9 +291,12 @@ class LLMPolicy:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
         prompt_ids = self.encode_prompts(observations)
+        keys = None if cache_keys is None else check_cache_keys(cache_keys, len(prompt_ids))
         if not prompt_ids:
             return Generation([], [], [], [], [])
         self.check_length(prompt_ids, max_new_tokens)
+        if keys is not None:
+            self.prefix_cache.check_model(self.model)
         generator = None
         if seed is not None and temperature > 0:
             generator = torch.Generator(device=self.device)
@@ -283,10 +307,16 @@ class LLMPolicy:
         logprobs: list[torch.Tensor] = [torch.empty(0) for _ in prompt_ids]
         finished = [False] * len(prompt_ids)
         for chunk in self.batches(order, self.batch_size, "generate"):
+            prefixes = None if keys is None else [self.prefix_cache.get(keys[i]) for i in chunk]
             with eval_mode(self.model):
-                tokens, lps, lengths, done = self.decode_batch(
-                    [prompt_ids[i] for i in chunk], temperature, top_p, max_new_tokens, generator
+                tokens, lps, lengths, done, stored = self.decode_batch(
+                    [prompt_ids[i] for i in chunk], temperature, top_p, max_new_tokens, generator, prefixes
                 )
+            if keys is not None:
+                # Without a stored entry (a cache type we cannot rebuild) the old one is dropped, not kept.
+                self.prefix_cache.drop(keys[i] for i in chunk)
+                for i, entry in zip(chunk, stored or [], strict=False):
+                    self.prefix_cache.put(keys[i], entry)
             for row, i in enumerate(chunk):
                 completions[i] = tokens[row, : lengths[row]].tolist()
                 logprobs[i] = lps[row, : lengths[row]].clone()
@@ -301,15 +331,19 @@ class LLMPolicy:
         top_p: float,
         max_new_tokens: int,
         generator: torch.Generator | None,
-    ) -> tuple[torch.Tensor, torch.Tensor, list[int], list[bool]]:
+        prefixes: list[CachedPrompt | None] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int], list[bool], list[CachedPrompt] | None]:
         """Decode one left-padded batch with the KV cache.
 
+        ``prefixes`` (prefix caching; ``None``: off) are the rows' remembered prompts: their common prefix
+        with ``prompts`` is taken from the cache instead of being recomputed.
+
         Returns CPU tensors ``tokens`` ``(B, G)`` int64 and ``logprobs`` ``(B, G)`` float32 (valid up to
-        each row's length), the lengths, and whether each row emitted EOS.
+        each row's length), the lengths, whether each row emitted EOS, and (prefix caching only, when
+        the model's cache type allows) each row's prompt KV to remember.
         """
         batch = len(prompts)
         device = self.device
-        ids, mask, positions = self.left_pad(prompts)  # (B, L) each
         out_tokens = torch.full(
             (batch, max_new_tokens), self.pad_id, dtype=torch.long, device=device
         )  # (B, G)
@@ -318,16 +352,15 @@ class LLMPolicy:
         done = torch.zeros((batch,), dtype=torch.bool, device=device)  # (B,) emitted EOS
         eos = torch.tensor(self.eos_ids, dtype=torch.long, device=device)
         alive = torch.arange(batch, device=device)  # (b,) original rows still decoding
-        next_position = positions[:, -1] + 1  # (b,)
-        output = self.model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions,
-            use_cache=True,
-            **self.last_logits_only,
-        )
-        cache = output.past_key_values
-        logits = output.logits[:, -1, :]  # (b, V)
+        logits, cache, mask, next_position, reused = prefill(
+            self, prompts, prefixes or [None] * batch
+        )  # (b, V), KV of (b, T), (b, T), (b,)
+        stored = None
+        if prefixes is not None:
+            # Taken now: the decode loop below appends generated tokens, which are not part of a prompt.
+            stored = extract_prompts(cache, prompts, reused)
+            self.prefix_cache.reused_tokens += sum(reused)
+            self.prefix_cache.computed_tokens += sum(len(p) for p in prompts) - sum(reused)
         for step in range(max_new_tokens):
             tokens, lps = next_tokens(
                 logits, temperature=temperature, top_p=top_p, generator=generator
@@ -361,7 +394,7 @@ class LLMPolicy:
             cache = output.past_key_values
             logits = output.logits[:, -1, :]  # (b, V)
             next_position = next_position + 1
-        return out_tokens.cpu(), out_logprobs.cpu(), lengths.tolist(), done.tolist()
+        return out_tokens.cpu(), out_logprobs.cpu(), lengths.tolist(), done.tolist(), stored
 
     # ----------------------------------------------------------------------------------------- scoring
     @torch.no_grad()
