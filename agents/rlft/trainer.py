@@ -1,0 +1,373 @@
+"""RL fine-tuning of an LLM policy on a textrl environment: :func:`train`.
+
+The loop, top to bottom (the paper's algorithm, SPEC "RL fine-tuning")::
+
+    for update in range(total_updates):
+        episodes = collect_rollout(policy, envs, ...)          # sampling at temperature 1
+        metrics  = ppo_update(model, reference, episodes, ...)  # clipped objective + KL to reference
+        log(metrics); maybe evaluate greedily on held-out seeds; maybe checkpoint
+
+Runs unchanged under ``accelerate launch`` (DDP, one rollout per process on its own seeds, gradients
+averaged), in bf16 autocast on a GPU (``mixed_precision="auto"``) and optionally with LoRA (peft).
+
+Output folder ``config.out``:
+
+- ``metrics.jsonl``: one JSON object per update: ``update``, ``objective/kl``, ``objective/entropy``,
+  ``policy/clipfrac_avg``, ``policy/approxkl_avg``, ``loss/policy_avg``, ``loss/value_avg``,
+  ``val/clipfrac_avg``, ``env/return``, ``env/cumulative_regret``, ``env/coverage``,
+  ``env/invalid_action_rate``, ``env/greedy_fraction``, ``train/*`` (lr, grad norm, tokens, skipped
+  steps), ``time/*`` (seconds, env steps trained per second) and, on evaluation updates, ``eval/*``.
+  The same values go to accelerate's trackers (TensorBoard when installed).
+- ``eval/step_XXXXXX/``: the tidy step log of a greedy evaluation (``steps.parquet``, ``summary.json``,
+  ``run.json``), the format of ``textrl evaluate``.
+- ``checkpoints/step_XXXXXX/`` (:mod:`agents.rlft.checkpoint`); ``final_model/`` (``save_pretrained``,
+  loadable by ``LLMPolicy.from_pretrained``; a LoRA run is merged first).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+import yaml
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+
+import textrl_envs  # noqa: F401  (registers the environments)
+from agents.evaluation.io import atomic_write, write_run
+from agents.llm.loading import load_model_and_tokenizer
+from agents.llm.policy import LLMPolicy
+from agents.protocol import TextAgent
+from agents.rlft.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from agents.rlft.config import RLFTConfig
+from agents.rlft.optim import make_optimizer, make_scheduler
+from agents.rlft.packing import PackedBatch, PackedSequence
+from agents.rlft.rollout import collect_rollout, rollout_metrics
+from agents.rlft.update import ppo_update
+from agents.rlft.value_head import PolicyWithValue, forward_any
+
+TRAIN_SEED_OFFSET = 10**9  # training episodes never reuse the evaluation seeds (seed * 100_000 + slot)
+
+
+class GreedyAgent(TextAgent):
+    """The policy as a :class:`TextAgent` decoding greedily (evaluation)."""
+
+    name = "rlft"
+
+    def __init__(self, policy: LLMPolicy, name: str = "rlft") -> None:
+        self.policy, self.name = policy, name
+
+    def act(self, observations, infos, env_ids) -> list[str]:
+        return self.policy.generate(list(observations), temperature=0.0).texts
+
+
+def resolve_model_path(config: RLFTConfig) -> str:
+    if config.model is not None:
+        return config.model
+    from agents.base_model import ensure_base_model
+
+    return str(ensure_base_model(config.base_model_size, progress=config.progress))
+
+
+def build_accelerator(config: RLFTConfig) -> Accelerator:
+    precision = config.mixed_precision
+    if precision == "auto":
+        precision = "bf16" if torch.cuda.is_available() else "no"
+    trackers = None
+    if config.log_with == "tensorboard" or (
+        config.log_with == "auto" and importlib.util.find_spec("tensorboard") is not None
+    ):
+        trackers = "tensorboard"
+    # cpu=True without CUDA: several CPU processes (torchrun / `accelerate launch --multi_gpu`) then use gloo
+    return Accelerator(
+        mixed_precision=precision,
+        log_with=trackers,
+        project_dir=config.out,
+        cpu=not torch.cuda.is_available(),
+    )
+
+
+def _train_seeds(config: RLFTConfig, update: int, rank: int, world: int) -> list[list[int]]:
+    per_env = config.episodes_per_env
+    block = config.num_envs * per_env
+    start = TRAIN_SEED_OFFSET + config.seed * 10**7 + (update * world + rank) * block
+    return [[start + i * per_env + j for j in range(per_env)] for i in range(config.num_envs)]
+
+
+def _mix(*parts: int) -> int:
+    value = 0
+    for part in parts:
+        value = (value * 1_000_003 + int(part)) % (2**62)
+    return value
+
+
+def evaluate_policy(policy: LLMPolicy, config: RLFTConfig, out_dir: Path, update: int) -> dict[str, float]:
+    """Greedy evaluation on ``config.eval_seeds``; writes the tidy run folder; returns ``eval/*`` metrics."""
+    from agents.evaluation import evaluate
+    from analysis.summary import summarize_steps
+
+    steps = evaluate(
+        config.env_id,
+        GreedyAgent(policy),
+        num_envs=config.eval_num_envs,
+        seeds=config.eval_seeds,
+        env_kwargs=config.env_kwargs,
+        agent_name="rlft",
+        progress=False,
+    )
+    summary = summarize_steps(steps)
+    write_run(
+        steps, out_dir, summary=summary, meta={"command": "rlft-eval", "update": update, **config.to_dict()}
+    )
+    row = summary.iloc[0]
+    metrics = {
+        "eval/cumulative_regret": float(row["cum_regret_mean"]),
+        "eval/cumulative_regret_ci_low": float(row["cum_regret_ci_low"]),
+        "eval/cumulative_regret_ci_high": float(row["cum_regret_ci_high"]),
+        "eval/coverage": float(row["coverage_last"]),
+        "eval/invalid_action_rate": float(row["invalid_rate"]),
+        "eval/return": float(row["return_mean"]),
+    }
+    if "win_rate" in row:
+        metrics["eval/win_rate"] = float(row["win_rate"])
+    return metrics
+
+
+def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(
+            json.dumps(
+                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+            )
+            + "\n"
+        )
+
+
+def _truncate_metrics(path: Path, keep_through: int) -> None:
+    """Keep the metric lines of updates <= ``keep_through`` (resuming rewrites what follows)."""
+    if not path.is_file():
+        return
+    lines = [
+        ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["update"] <= keep_through
+    ]
+    atomic_write(path, lambda tmp: tmp.write_text("".join(ln + "\n" for ln in lines)))
+
+
+def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], None] | None = None) -> Path:
+    """Run RL fine-tuning as configured; return the output folder.
+
+    Args:
+        config: the run's :class:`RLFTConfig`.
+        on_update: called as ``on_update(update, metrics)`` after each update is logged and
+            checkpointed (tests use it to interrupt a run).
+
+    Raises:
+        RuntimeError: ``max_nonfinite_updates`` updates in a row had a non-finite loss.
+        FileNotFoundError: ``resume=True`` but ``out`` has no checkpoint.
+    """
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    out = Path(config.out)
+    accelerator = build_accelerator(config)
+    rank, world, is_main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
+    set_seed(config.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    if is_main:
+        text = yaml.safe_dump(config.to_dict(), sort_keys=False)
+        atomic_write(out / "config.yaml", lambda tmp: tmp.write_text(text))
+
+    lm, tokenizer = load_model_and_tokenizer(resolve_model_path(config), device="cpu", dtype=torch.float32)
+    reference = None
+    if config.lora:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=config.lora_target_modules or "all-linear",
+            task_type="CAUSAL_LM",
+        )
+        lm = get_peft_model(lm, lora)
+    elif config.kl_coef > 0:
+        reference = copy.deepcopy(lm).eval().requires_grad_(False).to(accelerator.device)
+    module = PolicyWithValue(lm, with_value_head=config.resolved_advantage == "gae")
+    optimizer = make_optimizer(module, config)
+    scheduler = make_scheduler(optimizer, config, steps_per_update=config.epochs * config.num_minibatches)
+    model, optimizer = accelerator.prepare(module, optimizer)
+    unwrapped = accelerator.unwrap_model(model)
+    unwrapped.eval()  # no dropout: the rollout policy and the trained policy must be the same function
+
+    def ref_forward(batch: PackedBatch | list[PackedSequence]) -> torch.Tensor:
+        with accelerator.autocast():
+            if reference is not None:
+                return forward_any(reference, batch)[0]
+            with unwrapped.lm.disable_adapter():  # LoRA: the base weights are the reference
+                return forward_any(unwrapped.lm, batch)[0]
+
+    start, nonfinite = 0, 0
+    metrics_path = out / "metrics.jsonl"
+    if config.resume:
+        ckpt = latest_checkpoint(out)
+        if ckpt is None:
+            raise FileNotFoundError(f"resume=True but {out / 'checkpoints'} holds no complete checkpoint")
+        state = load_checkpoint(ckpt, unwrapped, optimizer, scheduler, rank=rank)
+        start, nonfinite = int(state["update"]), int(state.get("nonfinite_in_a_row", 0))
+        if is_main:
+            _truncate_metrics(metrics_path, start)
+    elif is_main:
+        metrics_path.unlink(missing_ok=True)
+    accelerator.wait_for_everyone()
+    if accelerator.trackers or trackers_wanted(accelerator):
+        accelerator.init_trackers(
+            "rlft",
+            config={k: v for k, v in config.to_dict().items() if isinstance(v, (int, float, str, bool))},
+        )
+
+    policy = LLMPolicy(
+        unwrapped.lm,
+        tokenizer,
+        max_new_tokens=config.max_new_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        batch_size=max(config.num_envs, 1),
+    )
+    envs = [gym.make(config.env_id, **config.env_kwargs) for _ in range(config.num_envs)]
+    pad_id = int(tokenizer.pad_token_id)
+
+    def run_eval(update: int) -> dict[str, float]:
+        result: dict[str, float] = {}
+        if is_main:
+            with accelerator.autocast():
+                result = evaluate_policy(policy, config, out / "eval" / f"step_{update:06d}", update)
+        accelerator.wait_for_everyone()
+        return result
+
+    eval_metrics = run_eval(0) if config.eval_at_start and start == 0 else {}
+    bar = tqdm(
+        total=config.total_updates,
+        initial=start,
+        desc="rlft",
+        unit="update",
+        disable=not (config.progress and is_main),
+    )
+    last_eval = 0 if eval_metrics else -1
+    for update in range(start, config.total_updates):
+        t0 = time.perf_counter()
+        with torch.no_grad(), accelerator.autocast():
+            episodes = collect_rollout(
+                policy,
+                envs,
+                _train_seeds(config, update, rank, world),
+                sample_seed=_mix(config.seed, update, rank),
+                temperature=config.temperature,
+                top_p=config.top_p,
+                max_new_tokens=config.max_new_tokens,
+                bonus=config.exploration_bonus,
+            )
+        t1 = time.perf_counter()
+        generator = torch.Generator().manual_seed(_mix(config.seed, update, 7))
+        stats = ppo_update(
+            model,
+            ref_forward if config.kl_coef > 0 else None,
+            episodes,
+            config,
+            optimizer,
+            scheduler,
+            accelerator,
+            pad_id=pad_id,
+            generator=generator,
+        )
+        t2 = time.perf_counter()
+        nonfinite = nonfinite + 1 if stats["train/optimizer_steps"] == 0 else 0
+        record = {**rollout_metrics(episodes), **stats}
+        record = _mean_over_processes(accelerator, record)
+        n_steps = sum(len(e) for e in episodes) * world
+        record.update(
+            {
+                "time/rollout_s": t1 - t0,
+                "time/update_s": t2 - t1,
+                "time/env_steps_trained_per_s": n_steps / max(t2 - t1, 1e-9),
+            }
+        )
+        done = update + 1
+        if config.eval_every and done % config.eval_every == 0:
+            record.update(run_eval(done))
+            last_eval = done
+        if config.eval_at_end and done == config.total_updates and last_eval != done:
+            record.update(run_eval(done))
+        if eval_metrics and update == start:
+            record.update({f"{k}_start": v for k, v in eval_metrics.items()})
+        record = {"update": done, **record}
+        if is_main:
+            _append_jsonl(metrics_path, record)
+        accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=done)
+        bar.update(1)
+        bar.set_postfix({"return": f"{record['env/return']:.2f}", "kl": f"{record['objective/kl']:.3f}"})
+        if nonfinite >= config.max_nonfinite_updates:
+            bar.close()
+            raise RuntimeError(
+                f"stopping: {nonfinite} updates in a row had a non-finite loss or gradient (last at update "
+                f"{done}); lower learning_rate, check rewards, or raise max_nonfinite_updates"
+            )
+        if (config.checkpoint_every and done % config.checkpoint_every == 0) or done == config.total_updates:
+            save_checkpoint(
+                out,
+                done,
+                unwrapped,
+                optimizer,
+                scheduler,
+                {"nonfinite_in_a_row": nonfinite},
+                rank=rank,
+                is_main=is_main,
+                barrier=accelerator.wait_for_everyone,
+            )
+        if on_update is not None:
+            on_update(done, record)
+    bar.close()
+    if is_main:
+        save_final_model(unwrapped, tokenizer, out / "final_model")
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return out
+
+
+def trackers_wanted(accelerator: Accelerator) -> bool:
+    return bool(getattr(accelerator, "log_with", None))
+
+
+def _mean_over_processes(accelerator: Accelerator, record: dict[str, float]) -> dict[str, float]:
+    if accelerator.num_processes == 1:
+        return record
+    keys = sorted(record)
+    values = torch.tensor([float(record[k]) for k in keys], dtype=torch.float64, device=accelerator.device)
+    values = accelerator.reduce(values, reduction="mean").cpu().tolist()
+    return dict(zip(keys, values, strict=True))
+
+
+def save_final_model(module: PolicyWithValue, tokenizer: Any, folder: Path) -> None:
+    """``save_pretrained`` the LM (LoRA merged into a copy) and tokenizer; the value head alongside."""
+    lm = module.lm
+    if hasattr(lm, "merge_and_unload"):
+        lm = copy.deepcopy(lm).merge_and_unload()
+    tmp = folder.parent / f".tmp_{folder.name}"
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    lm.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    if module.value_head is not None:
+        from safetensors.torch import save_model
+
+        save_model(module.value_head, str(tmp / "value_head.safetensors"))
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.replace(folder)

@@ -1,0 +1,128 @@
+"""One PPO update on a tiny model: direction of change, frozen reference, non-finite skipping."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+from accelerate import Accelerator
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from agents.rlft.config import RLFTConfig
+from agents.rlft.optim import lr_factor, make_optimizer, make_scheduler
+from agents.rlft.packing import collate, pack_turns
+from agents.rlft.rollout import Episode, exploration_bonus, rollout_metrics
+from agents.rlft.update import ppo_update
+from agents.rlft.value_head import PolicyWithValue, forward_any, packed_forward
+
+
+def one_turn_episode(prompt, completion, reward):
+    ep = Episode(
+        seed=0,
+        prompt_ids=[prompt],
+        completion_ids=[completion],
+        texts=["x"],
+        rewards=[reward],
+        bonuses=[0.0],
+        env_rewards=[reward],
+        regrets=[0.0],
+        actions=[0],
+        valid=[True],
+        n_actions=2,
+    )
+    return ep
+
+
+def answer_logprob(lm, prompt, completion):
+    batch = collate(pack_turns([prompt], [completion]))
+    with torch.no_grad():
+        return float(packed_forward(lm, batch)[0].sum())
+
+
+def setup(folder, **overrides):
+    lm = AutoModelForCausalLM.from_pretrained(folder).eval()
+    tok = AutoTokenizer.from_pretrained(folder)
+    cfg = RLFTConfig(learning_rate=1e-2, warmup_steps=0, total_updates=1, **overrides)
+    module = PolicyWithValue(lm, with_value_head=cfg.resolved_advantage == "gae")
+    opt = make_optimizer(module, cfg)
+    sched = make_scheduler(opt, cfg, steps_per_update=cfg.epochs * cfg.num_minibatches)
+    acc = Accelerator(cpu=True)
+    model, opt = acc.prepare(module, opt)
+    return lm, tok, cfg, model, opt, sched, acc
+
+
+@pytest.mark.parametrize(("advantage", "packing"), [("mc", "tree"), ("gae", "tree"), ("grpo", "mask")])
+def test_update_moves_good_answer_up_bad_down_and_keeps_reference(tiny_llama, advantage, packing):
+    lm, tok, cfg, model, opt, sched, acc = setup(tiny_llama, advantage=advantage, epochs=2, packing=packing)
+    reference = copy.deepcopy(lm).requires_grad_(False)
+    before_ref = {k: v.clone() for k, v in reference.state_dict().items()}
+    prompt = tok("Which button? ")["input_ids"]
+    good, bad = (
+        tok("ACTION=red", add_special_tokens=False)["input_ids"],
+        tok("ACTION=blue", add_special_tokens=False)["input_ids"],
+    )
+    episodes = [one_turn_episode(prompt, good, 1.0), one_turn_episode(prompt, bad, -1.0)] * 2
+    p_good, p_bad = answer_logprob(lm, prompt, good), answer_logprob(lm, prompt, bad)
+    metrics = ppo_update(
+        model,
+        lambda b: forward_any(reference, b)[0],
+        episodes,
+        cfg,
+        opt,
+        sched,
+        acc,
+        pad_id=tok.pad_token_id,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert answer_logprob(lm, prompt, good) > p_good + 0.1
+    assert answer_logprob(lm, prompt, bad) < p_bad - 0.1
+    for k, v in reference.state_dict().items():
+        assert torch.equal(v, before_ref[k]), f"reference parameter {k} changed"
+    assert metrics["train/optimizer_steps"] == 2 and metrics["train/skipped_steps"] == 0
+    assert metrics["objective/kl"] >= 0 and metrics["policy/clipfrac_avg"] >= 0
+    if advantage == "gae":
+        assert metrics["loss/value_avg"] > 0
+
+
+def test_nonfinite_loss_skips_the_step(tiny_llama):
+    lm, tok, cfg, model, opt, sched, acc = setup(tiny_llama, normalize_advantages=False)
+    before = {k: v.clone() for k, v in lm.state_dict().items()}
+    prompt, answer = tok("hi")["input_ids"], tok("ACTION=red", add_special_tokens=False)["input_ids"]
+    episodes = [one_turn_episode(prompt, answer, math.nan), one_turn_episode(prompt, answer, 1.0)]
+    metrics = ppo_update(model, None, episodes, cfg, opt, sched, acc, pad_id=0, generator=torch.Generator())
+    assert metrics["train/skipped_steps"] == 1 and metrics["train/optimizer_steps"] == 0
+    for k, v in lm.state_dict().items():
+        assert torch.equal(v, before[k])
+
+
+def test_lr_schedule_warmup_then_cosine():
+    assert lr_factor(0, 4, 12, 0.01) == pytest.approx(0.25)
+    assert lr_factor(3, 4, 12, 0.01) == pytest.approx(1.0)
+    assert lr_factor(8, 4, 12, 0.01) == pytest.approx(0.01 + 0.99 * 0.5)  # half way through the decay
+    assert lr_factor(12, 4, 12, 0.01) == pytest.approx(0.01)
+
+
+def test_exploration_bonus_and_rollout_metrics():
+    ep = Episode(seed=0)
+    info = {
+        "action_index": 1,
+        "valid_action": True,
+        "env_reward": 0.5,
+        "regret": 0.2,
+        "action_names": ["a", "b", "c"],
+    }
+    assert exploration_bonus(ep, info, 1.0) == 1.0
+    ep.add_turn([1], [2], "ACTION=b", 0.5, info, 1.0)
+    assert exploration_bonus(ep, info, 1.0) == 0.0  # tried before
+    assert exploration_bonus(ep, {**info, "action_index": 2, "valid_action": False}, 1.0) == 0.0
+    ep.add_turn(
+        [1], [2], "zzz", -4.5, {**info, "valid_action": False, "action_index": 0, "env_reward": 0.0}, 0.0
+    )
+    m = rollout_metrics([ep])
+    assert m["env/return"] == pytest.approx(-4.0) and m["env/cumulative_regret"] == pytest.approx(0.4)
+    assert m["env/coverage"] == pytest.approx(2 / 3) and m["env/invalid_action_rate"] == 0.5
+    assert m["env/greedy_fraction"] == 0.0  # step 1 chose an untried arm (exploration, not greedy)
+    with pytest.raises(ValueError, match="at least one episode"):
+        rollout_metrics([])
