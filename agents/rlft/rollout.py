@@ -24,6 +24,8 @@ import torch
 
 from analysis.metrics import greedy_flags
 
+ROLLOUT_CACHE_NAMESPACE = "rlft-rollout"  # prefix-cache keys are (namespace, env slot)
+
 
 @dataclass
 class Episode:
@@ -129,6 +131,8 @@ def collect_rollout(
             top_p=top_p,
             max_new_tokens=max_new_tokens,
             seed=sample_seed + decision,
+            # exact prefix (KV) reuse across an environment's turns; see agents/llm/prefix_cache.py
+            cache_keys=[(ROLLOUT_CACHE_NAMESPACE, i) for i in active],
         )
         decision += 1
         still_active = []
@@ -151,6 +155,10 @@ def collect_rollout(
         if progress is not None:
             progress.update(len(active))
         active = still_active
+    # the cached prompts are of no use once the weights change (an update follows every rollout)
+    cache = getattr(policy, "prefix_cache", None)
+    if cache is not None:
+        cache.drop([(ROLLOUT_CACHE_NAMESPACE, i) for i in range(len(envs))])
     return [episode for slot in done for episode in slot]
 
 
