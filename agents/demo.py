@@ -88,8 +88,10 @@ FULL = DemoPlan(
     eval_seeds=(0,),
     ttt_num_envs=64,
     ttt_seeds=(0,),
-    rlft_bandit={**_RLFT_COMMON, "total_updates": 6, "exploration_bonus": 0.5, "gamma": 0.5},
-    rlft_ttt={**_RLFT_COMMON, "total_updates": 4, "episodes_per_env": 2},
+    # 2 epochs x 4 minibatches: 8 optimizer steps per rollout of 8 x 50 decisions
+    rlft_bandit={**_RLFT_COMMON, "total_updates": 12, "epochs": 2, "num_minibatches": 4,
+                 "exploration_bonus": 1.0, "gamma": 0.5},
+    rlft_ttt={**_RLFT_COMMON, "total_updates": 16, "episodes_per_env": 2},
     frequency_bias={"n_prefixes": 4},
     knowing_doing={"n_prompts": 64, "context_summary": True},
     max_new_tokens=32,

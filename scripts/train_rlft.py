@@ -3,7 +3,8 @@
 Works under ``accelerate launch`` unchanged::
 
     python scripts/train_rlft.py --config configs/bandit_tiny.yaml --kl_coef 0.1
-    accelerate launch --num_processes 2 --cpu scripts/train_rlft.py --config configs/bandit_tiny.yaml
+    # two CPU processes (gloo); accelerate's --cpu flag would start only one
+    accelerate launch --multi_gpu --num_processes 2 scripts/train_rlft.py --config configs/bandit_tiny.yaml
 """
 
 from __future__ import annotations
