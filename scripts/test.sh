@@ -4,7 +4,8 @@
 #   bash scripts/test.sh [PYTEST ARGS...]      e.g.  bash scripts/test.sh tests/textrl_envs -x
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/install.sh dev,plots
+# lora: the LoRA path of the trainer is tested too (peft is light: no new heavy dependencies)
+bash scripts/install.sh dev,plots,lora
 venv="${TEXTRL_VENV:-.venv}"
 
 # Tests build their own tiny models in temporary folders; keep their model cache out of ~/.cache.

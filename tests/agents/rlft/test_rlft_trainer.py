@@ -195,6 +195,7 @@ def test_two_cpu_processes_with_gloo(tiny_llama, tmp_path):
 
 
 def test_lora_run_keeps_base_as_reference(tiny_llama, tmp_path):
+    pytest.importorskip("peft", reason="LoRA needs the lora extra (scripts/test.sh installs it)")
     from transformers import AutoModelForCausalLM
 
     out = train(tiny_config(tiny_llama, tmp_path / "lora", lora=True, lora_r=4, total_updates=1, epochs=1))
