@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.evaluation.io import write_json
+
 BANDIT_ENV = "TextBandit-v0"
 TICTACTOE_ENV = "TextTicTacToe-v0"
 STAGE_MARKER = "stage.json"
@@ -145,9 +147,7 @@ def run_stage(out: Path, name: str, settings: dict[str, Any], work: Callable[[Pa
     start = time.perf_counter()
     work(folder)
     seconds = time.perf_counter() - start
-    tmp = folder / (STAGE_MARKER + ".tmp")
-    tmp.write_text(json.dumps({"settings": settings, "seconds": round(seconds, 1)}, indent=2) + "\n")
-    tmp.replace(marker)
+    write_json(marker, {"settings": settings, "seconds": round(seconds, 1)})  # atomic, written last
     print(f"[demo] {name}: done in {seconds:.0f} s")
     return folder
 
