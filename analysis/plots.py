@@ -7,14 +7,14 @@ says whether plotting will work. Every figure is saved atomically (temp file, th
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from agents.evaluation.io import atomic_write
 
 __all__ = ["INSTALL_HINT", "plots_available", "plot_curves", "plot_frequency_bias", "plot_knowing_doing"]
 
@@ -43,22 +43,14 @@ def plots_available() -> bool:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        # format given explicitly: the temporary file's suffix is not .png
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
     finally:
         fig.clf()
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-    return path
 
 
 def plot_curves(curves: Mapping[str, pd.DataFrame], path: Path, *, title: str, ylabel: str) -> Path:

@@ -8,12 +8,12 @@ Bump ``CACHE_VERSION`` whenever the data mixture or the training recipe changes.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from agents.base_model.config import resolve_config
 from agents.base_model.pretrain import pretrain
+from agents.evaluation.io import write_json
 
 CACHE_VERSION = "v1"
 COMPLETE_MARKER = "COMPLETE"
@@ -56,7 +56,5 @@ def ensure_base_model(
     if marker.is_file():
         return folder
     pretrain(size, folder, seed=0, resume=True, progress=progress)
-    tmp = folder / (COMPLETE_MARKER + ".tmp")
-    tmp.write_text(json.dumps({"size": size, "version": CACHE_VERSION}) + "\n")
-    os.replace(tmp, marker)
+    write_json(marker, {"size": size, "version": CACHE_VERSION})  # atomic, written last
     return folder

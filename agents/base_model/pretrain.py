@@ -30,6 +30,7 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 from agents.base_model.config import BaseModelConfig, resolve_config
 from agents.base_model.data import tokenizer_corpus, training_batch
 from agents.base_model.tokenizer import train_tokenizer
+from agents.evaluation.io import atomic_write, write_json
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 TOKENIZER_DIR = "tokenizer"  # the tokenizer is trained first and kept here, so a resume reuses it
@@ -64,14 +65,7 @@ def learning_rate(config: BaseModelConfig, step: int) -> float:
 
 
 def _atomic_save_file(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
@@ -249,8 +243,5 @@ def pretrain(
         "final_loss": last_loss, "wall_s_this_call": round(time.monotonic() - start, 1),
         "parameters": sum(p.numel() for p in model.parameters()), "device": device.type,
     }
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=INFO_FILE, suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(info, handle, indent=2)
-    os.replace(tmp, out / INFO_FILE)
+    write_json(out / INFO_FILE, info)
     return out
