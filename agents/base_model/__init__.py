@@ -16,7 +16,7 @@ Usage::
 
 Sizes (:data:`BASE_MODEL_SIZES`): ``"quick"`` (<= 45 s; the format only, for tests and
 ``demo --quick``), ``"default"`` (~5 min on 2 CPU cores, 10 min hard cap) and ``"gpu"`` (larger,
-bf16 on CUDA). Cache: ``$TEXTRL_CACHE`` or ``~/.cache/textrl``, folder ``base-model-<size>-v1``.
+bf16 on CUDA). Cache: ``$TEXTRL_CACHE`` or ``~/.cache/textrl``, folder ``base-model-<size>-v2``.
 
 **Documents.** Each training document is the exact prompt an environment shows (rendered with
 ``textrl_envs.bandit_text.render_bandit_prompt`` / ``textrl_envs.tictactoe_text.render_tictactoe_prompt``)
@@ -31,9 +31,10 @@ decisions), so one long prompt trains every decision in it (details in :mod:`.da
 - 75 % TextBandit-v0, 25 % TextTicTacToe-v0.
 - Bandit tasks: 10 arms 70 % (5 / 20 arms 15 % each); Gaussian 80 % (noise medium 60 %, low 20 %,
   high 20 %), Bernoulli 20 %; button 80 %, continuous 20 %; CoT 60 %, action only 40 %; the
-  knowing-doing UCB prompt 15 %; history window 5-20 steps 10 %; context summary 5 %; T = 50.
+  knowing-doing UCB prompt 15 %; history window 5-20 steps 10 %; context summary 5 % (50 % with the
+  UCB prompt, as the knowing-doing probe shows it); T = 50.
 - Bandit demonstrators (drawn per episode; ``n`` = 30-50 % of the arms, i.e. 3-5 of 10, untried
-  arms explored in random order):
+  arms explored in label order: red, then green, then blue, ...):
   50 % *greedy* (try ``n`` random arms, then the best empirical mean, 3 % random steps);
   30 % *frequency* (try ``n`` arms, then repeat the most frequent arm, 3 % random);
   15 % *epsilon-greedy* (``n`` arms, then greedy with epsilon ~ U(0.1, 0.2));
@@ -46,9 +47,11 @@ decisions), so one long prompt trains every decision in it (details in :mod:`.da
   60 %; a weak demonstrator that takes an immediate win with probability ~U(0.2, 0.6) and
   otherwise plays a uniformly random legal move. Its CoT answer first lists the free cells.
 - Answers: ``"<rationale> ACTION=X"`` (CoT) or ``"ACTION=X"``. Rationales are templated by the
-  kind of decision and *start with the kind* ("Not every option has been tried. blue has not been
-  tried yet, let's explore it." -- the paper's try-all phrase --, "Exploit the best so far. green has
-  the highest average reward so far.", "Stay consistent. I chose red most often so far, ..."): under
+  kind of decision and *start with the kind* ('Not every option has been tried. "blue" has not been
+  tried yet, let's explore it.' -- the paper's try-all phrase --, 'Exploit the best so far. "green"
+  has the highest average reward so far.', 'Stay consistent. I chose "red" most often so far, ...').
+  The arm is quoted so that its name is the same token as in ``ACTION=blue`` (see
+  :mod:`.tokenizer`): unquoted, the model wrote one arm in its rationale and another in its action. Under
   greedy decoding the model first picks the likeliest kind, then an arm, so with CoT it keeps
   exploring while most demonstrators still explore (~4 of 10 arms), and action-only answers commit
   sooner, the direction of the paper's CoT / no-CoT coverage gap (40 % vs 25 % for Gemma2 2B).

@@ -1,6 +1,6 @@
 """Build the embedded base model once into a cache folder and reuse it.
 
-Layout: ``<cache>/base-model-<size>-v1/`` holds the ``save_pretrained`` files; the marker file
+Layout: ``<cache>/base-model-<size>-v2/`` holds the ``save_pretrained`` files; the marker file
 ``COMPLETE`` is written last, so a folder without it (an interrupted build) is resumed from its
 checkpoint, never used half-built. The cache root is ``$TEXTRL_CACHE`` or ``~/.cache/textrl``.
 Bump ``CACHE_VERSION`` whenever the data mixture or the training recipe changes.
@@ -15,7 +15,7 @@ from agents.base_model.config import resolve_config
 from agents.base_model.pretrain import pretrain
 from agents.evaluation.io import write_json
 
-CACHE_VERSION = "v1"
+CACHE_VERSION = "v2"
 COMPLETE_MARKER = "COMPLETE"
 CACHE_ENV_VAR = "TEXTRL_CACHE"
 

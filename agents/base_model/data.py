@@ -72,7 +72,7 @@ def sample_bandit_document(rng: np.random.Generator) -> Document:
     Task mixture (see :mod:`agents.base_model`): 10 arms 70 % (5 and 20 arms 15 % each); Gaussian 80 %
     (noise medium 60 %, low 20 %, high 20 %), Bernoulli 20 % (easy / hard); button 80 %, continuous 20 %;
     CoT 60 %, action only 40 %; knowing-doing UCB prompt 15 %; history window of 5-20 steps 10 %;
-    context summary 5 %; horizon 50; decision step uniform in 0..49.
+    context summary 5 % (50 % with the UCB prompt); horizon 50; decision step uniform in 0..49.
     """
     k = int(_pick(rng, {10: 0.7, 5: 0.15, 20: 0.15}))
     distribution = str(_pick(rng, {"gaussian": 0.8, "bernoulli": 0.2}))
@@ -85,7 +85,8 @@ def sample_bandit_document(rng: np.random.Generator) -> Document:
     cot = bool(rng.random() < 0.6)
     prompt_style = "ucb" if rng.random() < 0.15 else "default"
     window = int(rng.choice([5, 10, 20])) if rng.random() < 0.1 else None
-    summary = bool(rng.random() < 0.05)
+    # the knowing-doing probe shows the summary; UCB-prompt documents carry it half of the time
+    summary = bool(rng.random() < (0.5 if prompt_style == "ucb" else 0.05))
     horizon = 50
     t = int(rng.integers(horizon))
 

@@ -135,15 +135,18 @@ def sample_bandit_demonstrator(rng: np.random.Generator, k: int, prompt_style: s
     # only while most demonstrators still do, so its coverage flattens early near 30-40 %
     low, high = max(1, round(0.3 * k)), max(2, round(0.5 * k))
     n_explore = int(rng.integers(low, high + 1))
-    # (exploring in label order, explore_in_order=True, was tried and made the 450-step model
-    # *less* exploratory: 10 % coverage vs 20 %; untried arms are drawn at random)
+    # untried arms are explored in label order (red, green, blue, ...): "the next arm after the last
+    # one explored" is a pattern a 2M-parameter model learns in minutes, while "some arm absent from
+    # the history" (random order) is not: a model trained on random order named the one arm it had
+    # tried as "not tried yet" and never switched (coverage 10 %)
     u = rng.random()
     if u < 0.50:
-        return BanditDemonstrator("greedy", n_explore=n_explore, epsilon=0.03)
+        return BanditDemonstrator("greedy", n_explore=n_explore, epsilon=0.03, explore_in_order=True)
     if u < 0.80:
-        return BanditDemonstrator("frequency", n_explore=n_explore, epsilon=0.03)
+        return BanditDemonstrator("frequency", n_explore=n_explore, epsilon=0.03, explore_in_order=True)
     if u < 0.95:
-        return BanditDemonstrator("epsilon_greedy", n_explore=n_explore, epsilon=float(rng.uniform(0.1, 0.2)))
+        return BanditDemonstrator("epsilon_greedy", n_explore=n_explore, epsilon=float(rng.uniform(0.1, 0.2)),
+                                  explore_in_order=True)
     return BanditDemonstrator("random")
 
 
@@ -187,13 +190,15 @@ def bandit_answer(
     if not cot:
         return f"ACTION={name}"
     # the first words name the kind of decision, the arm comes after: a greedy decoder then picks
-    # the most likely *kind* (explore vs exploit) before the arm, so CoT explores more than action-only
+    # the most likely *kind* (explore vs exploit) before the arm, so CoT explores more than action-only.
+    # The name is quoted so that it is the same token as in "ACTION=name" and "Action=name" (the
+    # tokenizer gives " name" with its leading space a different id): the action then copies one token.
     rationale = {
-        "explore": f"Not every option has been tried. {name} has not been tried yet, let's explore it.",
-        "greedy": f"Exploit the best so far. {name} has the highest average reward so far.",
-        "frequent": f"Stay consistent. I chose {name} most often so far, so I keep choosing it.",
-        "random": f"Try something different. Let me try {name}.",
-        "ucb": f"Be optimistic. {name} has the highest upper confidence bound.",
+        "explore": f'Not every option has been tried. "{name}" has not been tried yet, let\'s explore it.',
+        "greedy": f'Exploit the best so far. "{name}" has the highest average reward so far.',
+        "frequent": f'Stay consistent. I chose "{name}" most often so far, so I keep choosing it.',
+        "random": f'Try something different. Let me try "{name}".',
+        "ucb": f'Be optimistic. "{name}" has the highest upper confidence bound.',
     }[kind]
     return f"{rationale} ACTION={name}"
 

@@ -3,8 +3,15 @@
 Design, for short sequences on a CPU:
 
 - A pre-tokenizer regex cuts text into pieces that BPE may merge *whole*: a word with its leading
-  space and a trailing ``=`` (so `` Action=``, ``Reward=``, ``ACTION=``, `` green`` each become one
-  token once BPE has seen them often), single digits (numbers stay compositional: ``0.34`` is
+  space, and a *capitalised* word with a trailing ``=`` (so `` Action=``, ``Reward=``, ``ACTION=``,
+  `` green`` each become one token once BPE has seen them often). A lower-case word never takes the
+  ``=``: ``red=0.5`` in a ``<ucb_values>`` line is ``red`` ``=`` ..., the same ``red`` token as in
+  ``ACTION=red`` and ``Action=red`` (and in a rationale, which quotes the name: ``"red"``), so
+  copying an arm's name is copying one token id. With `` red`` in the rationale and ``red`` in the
+  action, a 2M-parameter model trained for minutes wrote one arm in its rationale and another in
+  its action. (Cutting *every* lower-case word from its space, so that the instructions' list
+  "labeled red, green" uses the same ids too, was tried: prompts grew by ~100 tokens and the
+  450-step model lost its answer format.) Single digits (numbers stay compositional: ``0.34`` is
   ``0 . 3 4``, which is what lets a tiny model compare rewards and copy values), single punctuation
   marks and runs of whitespace.
 - Byte-level on top (``ByteLevel`` without its own regex), so any text round-trips exactly and no
@@ -23,9 +30,10 @@ from transformers import PreTrainedTokenizerFast
 EOS_TOKEN = "<|endoftext|>"
 PAD_TOKEN = "<|pad|>"
 
-# words (with one leading space and an optional trailing '='), digits one by one, then any other char;
-# whitespace runs are kept whole so indentation and blank lines cost one token
-PRETOKENIZE_PATTERN = r" ?[A-Za-z_]+=?|\d|\s+|[^A-Za-z_\d\s]"
+# capitalised words with one leading space and a trailing '=' (field names: " Action=", "ACTION="),
+# other words with one leading space, digits one by one, then any other char; whitespace runs are
+# kept whole so indentation and blank lines cost one token
+PRETOKENIZE_PATTERN = r" ?[A-Z][A-Za-z_]*=| ?[A-Za-z_]+|\d|\s+|[^A-Za-z_\d\s]"
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:

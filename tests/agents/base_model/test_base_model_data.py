@@ -16,6 +16,7 @@ from agents.base_model.data import (
     tokenizer_corpus,
     training_batch,
 )
+from agents.base_model.demonstrators import bandit_answer
 from agents.base_model.tokenizer import train_tokenizer
 from textrl_envs.bandit_text import render_bandit_prompt
 from textrl_envs.extraction import extract_action
@@ -45,6 +46,20 @@ def test_tokenizer_round_trip_and_compression(tokenizer) -> None:
     digits = [tokenizer.decode([i]) for i in ids]
     assert digits == [" Reward=", "1", "0", ".", "2", "5"]
     assert tokenizer.eos_token == "<|endoftext|>" and tokenizer.bos_token is None
+
+
+def test_arm_name_is_the_same_token_wherever_the_model_copies_it(tokenizer) -> None:
+    # history line, quoted rationale, UCB value line, summary line and the action itself: one id
+    # (a model that had to learn that " green" and "green=" name the same arm wrote one arm in its
+    # rationale and another in ACTION=)
+    answer = bandit_answer(1, "explore", ["red", "green", "blue"], cot=True)
+    texts = ["Step=0 Action=green Reward=0.3\n", answer, "<ucb_values>\ngreen=1.5\n", "\ngreen: pressed",
+             "ACTION=green"]
+    (green,) = tokenizer("green", add_special_tokens=False)["input_ids"]
+    for text in texts:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert green in ids, text
+    assert answer.count('"green"') == 1 and answer.endswith("ACTION=green")
 
 
 def test_tokenizer_rejects_tiny_vocab() -> None:
@@ -127,5 +142,7 @@ def test_mixture_shares() -> None:
     bandit = [d for d in docs if d.task == "bandit"]
     share_cot = sum("Think step-by-step" in d.prompt for d in bandit) / len(bandit)
     assert abs(share_cot - 0.6) < 0.09
-    share_ucb = sum("<ucb_values>" in d.answer for d in bandit) / len(bandit)
-    assert abs(share_ucb - 0.15) < 0.06
+    ucb = [d for d in bandit if "<ucb_values>" in d.answer]
+    assert abs(len(ucb) / len(bandit) - 0.15) < 0.06  # ~400 bandit documents: sd 1.8 %
+    # the knowing-doing probe shows the per-arm summary; half of the UCB documents do (sd ~6.5 %)
+    assert abs(sum("Summary (all steps so far)" in d.prompt for d in ucb) / len(ucb) - 0.5) < 0.2

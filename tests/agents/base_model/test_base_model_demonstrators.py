@@ -98,6 +98,11 @@ def test_sampled_demonstrators_explore_a_few_arms() -> None:
     assert all(3 <= d.n_explore <= 5 or d.rule == "random" for d in demos)
     rules = [d.rule for d in demos]
     assert abs(rules.count("greedy") / 400 - 0.5) < 0.1
+    # exploration follows label order: the first untried arm
+    assert all(d.explore_in_order for d in demos if d.rule != "random")
+    counts, sums = np.array([1, 0, 0, 1] + [0] * 6), np.zeros(10)  # 2 tried < n_explore (3-5)
+    greedy = next(d for d in demos if d.rule == "greedy")
+    assert greedy.act(counts, sums, rng) == (1, "explore")
     assert sample_bandit_demonstrator(rng, 10, "ucb").rule == "ucb_prompt"
 
 

@@ -113,7 +113,7 @@ def test_wall_time_budget_stops_early(tmp_path: Path) -> None:
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TEXTRL_CACHE", str(tmp_path / "c"))
     assert default_cache_dir() == tmp_path / "c"
-    assert base_model_dir("quick") == tmp_path / "c" / "base-model-quick-v1"
+    assert base_model_dir("quick") == tmp_path / "c" / "base-model-quick-v2"
     monkeypatch.delenv("TEXTRL_CACHE")
     assert default_cache_dir() == Path.home() / ".cache" / "textrl"
 
@@ -129,7 +129,7 @@ def test_ensure_base_model_builds_once(monkeypatch: pytest.MonkeyPatch, tmp_path
 
     monkeypatch.setattr(cache_module, "pretrain", counting_pretrain)
     folder = ensure_base_model("quick", cache_dir=tmp_path, progress=False)
-    assert folder == tmp_path / "base-model-quick-v1"
+    assert folder == tmp_path / "base-model-quick-v2"
     assert (folder / "COMPLETE").is_file()
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     again = ensure_base_model("quick", cache_dir=tmp_path, progress=False)
