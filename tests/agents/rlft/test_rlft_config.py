@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agents.rlft.config import RLFTConfig, load_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[3] / "configs").glob("*.yaml"))
 
 
 def test_defaults_follow_the_paper():
@@ -12,6 +16,18 @@ def test_defaults_follow_the_paper():
     assert (cfg.clip_eps, cfg.kl_coef, cfg.kl_estimator, cfg.temperature) == (0.2, 0.05, "k3", 1.0)
     assert cfg.resolved_advantage == "mc"
     assert RLFTConfig(env_id="TextTicTacToe-v0").resolved_advantage == "gae"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_load_and_validate(path):
+    # a misspelt field or a value outside the allowed ones fails here, not minutes into a run
+    cfg = load_config(path)
+    assert cfg.env_id in ("TextBandit-v0", "TextTicTacToe-v0", "TextContextualBandit-v0")
+    assert cfg.total_updates >= 1 and cfg.out.startswith("runs/")
+
+
+def test_there_are_shipped_configs():
+    assert {p.name for p in CONFIGS} >= {"bandit_tiny.yaml", "bandit_explore.yaml", "tictactoe_tiny.yaml"}
 
 
 def test_yaml_and_overrides(tmp_path):
