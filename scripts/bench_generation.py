@@ -172,6 +172,13 @@ def run(args: argparse.Namespace) -> dict:
     return results
 
 
+def episode_envs(args: argparse.Namespace) -> tuple[list, list[str], list[dict]]:
+    """The ``--episode`` environments, reset with the same seeds for every way of playing them."""
+    envs = [gym.make("TextBandit-v0", n_arms=args.n_arms, horizon=args.horizon) for _ in range(args.num_envs)]
+    resets = [env.reset(seed=args.seed * 100_000 + i) for i, env in enumerate(envs)]
+    return envs, [r[0] for r in resets], [r[1] for r in resets]
+
+
 def play_episode(policy: LLMPolicy, args: argparse.Namespace, prefix_cache: bool) -> dict:
     """One TextBandit-v0 episode in ``args.num_envs`` envs played by a greedy ``LLMAgent``.
 
@@ -179,9 +186,7 @@ def play_episode(policy: LLMPolicy, args: argparse.Namespace, prefix_cache: bool
     the prompt tokens computed / reused.
     """
     agent = LLMAgent(policy, temperature=0.0, max_new_tokens=args.max_new_tokens, prefix_cache=prefix_cache)
-    envs = [gym.make("TextBandit-v0", n_arms=args.n_arms, horizon=args.horizon) for _ in range(args.num_envs)]
-    resets = [env.reset(seed=args.seed * 100_000 + i) for i, env in enumerate(envs)]
-    obs, infos = [r[0] for r in resets], [r[1] for r in resets]
+    envs, obs, infos = episode_envs(args)
     env_ids = list(range(args.num_envs))
     cache = policy.prefix_cache
     reused_before, computed_before = cache.reused_tokens, cache.computed_tokens
@@ -208,8 +213,7 @@ def play_episode(policy: LLMPolicy, args: argparse.Namespace, prefix_cache: bool
 
 def play_episode_hf_loop(policy: LLMPolicy, args: argparse.Namespace) -> dict:
     """The same episode played by the plain loop: ``model.generate`` per env per turn, full prompts."""
-    envs = [gym.make("TextBandit-v0", n_arms=args.n_arms, horizon=args.horizon) for _ in range(args.num_envs)]
-    obs = [env.reset(seed=args.seed * 100_000 + i)[0] for i, env in enumerate(envs)]
+    envs, obs, _ = episode_envs(args)
     seconds, completions = 0.0, []
     for _ in tqdm(range(args.horizon), desc="episode, per-env model.generate"):
         elapsed, ids = timed(lambda: hf_loop(policy, policy.encode_prompts(obs), args.max_new_tokens))  # noqa: B023

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from textrl_envs.extraction import extract_action
@@ -71,6 +72,22 @@ def probe_info(
         "sums": sums,
         "distribution": distribution,
     }
+
+
+def check_results_frame(results: object, probe: str, required: Sequence[str], empty: str) -> pd.DataFrame:
+    """Return ``results`` if it is a non-empty DataFrame with the ``required`` columns, else raise.
+
+    ``probe`` names the function whose output it must be (``"knowing_doing"``); ``empty`` ends the
+    message for an empty frame (``"the knowing-doing probe produced no answers"``).
+    """
+    if not isinstance(results, pd.DataFrame):
+        raise TypeError(f"results must be the DataFrame from {probe}, got {type(results).__name__}")
+    if results.empty:
+        raise ValueError(f"results is empty: {empty}")
+    missing = [c for c in required if c not in results.columns]
+    if missing:
+        raise ValueError(f"results is missing columns {missing} (expected the output of {probe})")
+    return results
 
 
 def check_positive_int(value: object, name: str) -> int:

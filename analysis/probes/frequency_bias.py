@@ -48,6 +48,7 @@ import pandas as pd
 from analysis.probes._common import (
     check_distribution,
     check_positive_int,
+    check_results_frame,
     draw_rewards,
     extracted_index,
     greedy_set,
@@ -251,14 +252,9 @@ def frequency_bias(
 
 
 def _check_results(results: object) -> pd.DataFrame:
-    if not isinstance(results, pd.DataFrame):
-        raise TypeError(f"results must be the DataFrame from frequency_bias, got {type(results).__name__}")
-    if results.empty:
-        raise ValueError("results is empty: the frequency-bias probe produced no prompts")
-    missing = [c for c in FREQUENCY_BIAS_COLUMNS if c not in results.columns]
-    if missing:
-        raise ValueError(f"results is missing columns {missing} (expected the output of frequency_bias)")
-    return results
+    return check_results_frame(
+        results, "frequency_bias", FREQUENCY_BIAS_COLUMNS, "the frequency-bias probe produced no prompts"
+    )
 
 
 def frequency_bias_shares(

@@ -34,6 +34,7 @@ import pandas as pd
 from analysis.probes._common import (
     check_distribution,
     check_positive_int,
+    check_results_frame,
     draw_rewards,
     extracted_index,
     probe_info,
@@ -185,13 +186,10 @@ def knowing_doing(
 
 
 def _check_results(results: object) -> pd.DataFrame:
-    if not isinstance(results, pd.DataFrame):
-        raise TypeError(f"results must be the DataFrame from knowing_doing, got {type(results).__name__}")
-    if results.empty:
-        raise ValueError("results is empty: the knowing-doing probe produced no answers")
-    missing = [c for c in ("parse_status", "rationale_correct", "action_class") if c not in results.columns]
-    if missing:
-        raise ValueError(f"results is missing columns {missing} (expected the output of knowing_doing)")
+    results = check_results_frame(
+        results, "knowing_doing", ("parse_status", "rationale_correct", "action_class"),
+        "the knowing-doing probe produced no answers",
+    )
     unknown = sorted(set(results["action_class"]) - {*ACTION_CLASSES, "invalid"})
     if unknown:
         raise ValueError(f"unknown action_class values {unknown}; allowed {[*ACTION_CLASSES, 'invalid']}")
