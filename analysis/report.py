@@ -28,10 +28,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from agents.evaluation.io import write_text
 from analysis import metrics, plots
 from analysis.probes.frequency_bias import entropy_repetition_correlation, frequency_bias_shares
 from analysis.probes.knowing_doing import knowing_doing_counts, knowing_doing_table
-from analysis.probes.run import write_text_atomic
 from analysis.runs import RunData, load_run
 from analysis.tables import format_cell, to_markdown
 
@@ -243,7 +243,7 @@ def build_report(
     draw = plots_enabled and plots.plots_available()
 
     summary_text, summary = _summary_section(runs)
-    write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
+    write_text(out / "summary.csv", summary.to_csv(index=False))
     parts = [
         "# textrl report\n",
         "Runs: " + ", ".join(f"`{r.name}` ({r.path})" for r in runs) + ".\n",
@@ -260,5 +260,5 @@ def build_report(
     parts.append(_knowing_doing_section(runs, out, draw))
     parts.append("## The paper's numbers\n\n" + PAPER_REFERENCE)
     report = out / "report.md"
-    write_text_atomic(report, "\n".join(p for p in parts if p))
+    write_text(report, "\n".join(p for p in parts if p))
     return report

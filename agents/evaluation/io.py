@@ -82,10 +82,14 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`atomic_write`)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented JSON, atomically (NaN becomes ``null``)."""
-    text = json.dumps(_json_ready(data), indent=2, sort_keys=False) + "\n"
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return write_text(path, json.dumps(_json_ready(data), indent=2, sort_keys=False) + "\n")
 
 
 def write_run(

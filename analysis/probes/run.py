@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from agents.evaluation.io import atomic_write
+from agents.evaluation.io import write_text
 from analysis.probes.frequency_bias import (
     entropy_repetition_correlation,
     frequency_bias,
@@ -34,18 +34,13 @@ from analysis.probes.frequency_bias import (
 )
 from analysis.probes.knowing_doing import knowing_doing, knowing_doing_counts, knowing_doing_table
 
-__all__ = ["PROBE_FILES", "run_probes", "write_text_atomic"]
+__all__ = ["PROBE_FILES", "run_probes"]
 
 PROBE_FILES = {
     "frequency_bias": "frequency_bias.csv",
     "knowing_doing": "knowing_doing.csv",
     "meta": "probes.json",
 }
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (:func:`agents.evaluation.io.atomic_write`)."""
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _jsonable(value: Any) -> Any:
@@ -103,7 +98,7 @@ def run_probes(
         kwargs = dict(frequency_bias_kwargs or {})
         rows = frequency_bias(agent, progress=progress, **kwargs)
         written["frequency_bias"] = out / PROBE_FILES["frequency_bias"]
-        write_text_atomic(written["frequency_bias"], rows.to_csv(index=False))
+        write_text(written["frequency_bias"], rows.to_csv(index=False))
         meta["frequency_bias"] = {
             "settings": _jsonable({k: list(v) if isinstance(v, range) else v for k, v in kwargs.items()}),
             "method": str(rows["method"].iloc[0]),
@@ -114,7 +109,7 @@ def run_probes(
         kwargs = dict(knowing_doing_kwargs or {})
         rows = knowing_doing(agent, progress=progress, **kwargs)
         written["knowing_doing"] = out / PROBE_FILES["knowing_doing"]
-        write_text_atomic(written["knowing_doing"], rows.to_csv(index=False))
+        write_text(written["knowing_doing"], rows.to_csv(index=False))
         meta["knowing_doing"] = {
             "settings": _jsonable(kwargs),
             "context_summary": bool(kwargs.get("context_summary", False)),
@@ -122,5 +117,5 @@ def run_probes(
             "counts": _jsonable(knowing_doing_counts(rows)),
         }
     written["meta"] = out / PROBE_FILES["meta"]
-    write_text_atomic(written["meta"], json.dumps(meta, indent=2) + "\n")
+    write_text(written["meta"], json.dumps(meta, indent=2) + "\n")
     return written
