@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,17 @@ def test_quick_demo_end_to_end_and_rerun_reuses_stages(tmp_path, monkeypatch, ca
     assert "running" not in second
     headline = lambda text: text[text.index("Headline") : text.index("[demo] finished")]  # noqa: E731
     assert headline(first) == headline(second)
+
+
+def test_full_demo_bandit_rl_matches_configs_bandit_explore():
+    # the demo cannot read configs/ (not part of the installed package), so it repeats the settings of
+    # configs/bandit_explore.yaml; the README's headline and the closing notes quote both as one run
+    from agents.demo import BANDIT_ENV, FULL
+    from agents.rlft.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[2] / "configs" / "bandit_explore.yaml")
+    assert config.env_id == BANDIT_ENV
+    assert {k: config.env_kwargs[k] for k in FULL.bandit_env_kwargs} == FULL.bandit_env_kwargs
+    for field, value in FULL.rlft_bandit.items():
+        if field != "eval_at_end":  # the demo evaluates in its own stage, with the baselines
+            assert getattr(config, field) == pytest.approx(value), field
