@@ -17,6 +17,9 @@ Measurements (SPEC "Measurements"; Krishnamurthy et al. 2024 for the last three)
   reported multiplied by ``k``, so 1.0 means perfectly uniform).
 - greedy fraction: share of steps whose executed arm has the best empirical mean among the arms tried
   so far (see :func:`greedy_fraction` for ties and the first step).
+- top-arm share: the share of all pulls, pooled over episodes, that go to the single most-pulled arm
+  label (:func:`top_arm_share`). Each episode draws its arm means afresh, so an agent that chooses by
+  reward spreads its pulls over the labels; one label taking most pulls means it chooses by name.
 
 The executed action (``action_index``) is used throughout, so an invalid answer counts as the random
 action the environment executed in its place; :func:`invalid_action_rate` reports how often that was.
@@ -45,6 +48,7 @@ __all__ = [
     "greedy_flags",
     "greedy_fraction",
     "pulls_per_arm",
+    "top_arm_share",
     "tictactoe_outcomes",
     "invalid_action_rate",
     "is_tictactoe",
@@ -288,6 +292,23 @@ def pulls_per_arm(steps: pd.DataFrame) -> pd.DataFrame:
         for arm in range(k):
             rows.append((agent, env_id, arm, counts[arm] / episodes, counts[arm] / counts.sum()))
     return pd.DataFrame(rows, columns=[*GROUP_KEYS, "action_index", "pulls_mean", "share"])
+
+
+def top_arm_share(steps: pd.DataFrame) -> pd.DataFrame:
+    """The most-pulled arm label and its share of all pulls, pooled over episodes.
+
+    In ``TextBandit-v0`` every episode draws each arm's mean independently, so the best arm is a
+    different label from one episode to the next: UCB's top label gets a small share (about 1 / k plus
+    noise), while an agent whose choices ignore the rewards (an LLM that always exploits the third arm
+    it lists, say) puts most of its pulls on one label. Read it beside :func:`greedy_fraction`.
+
+    Returns ``agent, env_id, top_arm, top_arm_share`` (``top_arm`` is an ``action_index``; ties go to
+    the lowest index).
+    """
+    shares = pulls_per_arm(steps)
+    top = shares.loc[shares.groupby(GROUP_KEYS, sort=True)["share"].idxmax()]
+    top = top.rename(columns={"action_index": "top_arm", "share": "top_arm_share"})
+    return top[[*GROUP_KEYS, "top_arm", "top_arm_share"]].reset_index(drop=True)
 
 
 def tictactoe_outcomes(steps: pd.DataFrame) -> pd.DataFrame:

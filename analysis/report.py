@@ -5,9 +5,9 @@
 
 - ``report.md``: the summary table of every run (regret with 95% CI, coverage, invalid rate, return,
   tic-tac-toe outcomes), the exploration metrics of bandit runs (suffix failures, MinFrac, greedy
-  fraction), the frequency-bias shares and the knowing-doing table of runs that hold probe outputs
-  (saying whether the knowing-doing prompts had the per-arm summary in context), the paper's numbers
-  for comparison, and the plots;
+  fraction, top-arm share), the frequency-bias shares and the knowing-doing table of runs that hold
+  probe outputs (saying whether the knowing-doing prompts had the per-arm summary in context), the
+  paper's numbers for comparison, and the plots;
 - ``summary.csv``: the summary table as data;
 - PNG plots (with matplotlib): ``regret_<env>.png`` and ``coverage_<env>.png`` (every run and agent
   on one axes, so an LLM run sits between its UCB and random references), ``frequency_bias.png`` and
@@ -93,6 +93,7 @@ def _exploration_section(runs: Sequence[RunData]) -> str:
             metrics.suffix_failure_frequency(steps)[[*keys, "suffix_failure"]]
             .merge(metrics.min_frac(steps)[[*keys, "min_frac", "min_frac_normalized"]], on=keys)
             .merge(metrics.greedy_fraction(steps)[[*keys, "greedy_fraction"]], on=keys)
+            .merge(metrics.top_arm_share(steps), on=keys)
         )
         frames.append(merged.assign(run=run.name))
     if not frames:
@@ -103,7 +104,9 @@ def _exploration_section(runs: Sequence[RunData]) -> str:
         "## Exploration (bandit runs)\n\n`suffix_failure`: share of episodes that never play the best "
         "arm in the second half; `min_frac`: smallest share of pulls any arm got (x k in "
         "`min_frac_normalized`, 1 = uniform); `greedy_fraction`: share of steps (after the first) "
-        "choosing the best empirical mean among tried arms.\n\n" + to_markdown(table) + "\n"
+        "choosing the best empirical mean among tried arms; `top_arm_share`: share of all pulls that go "
+        "to the most-pulled arm label `top_arm` (episodes draw their arm means afresh, so a high share "
+        "means the agent picks arms by name, not by reward).\n\n" + to_markdown(table) + "\n"
     )
 
 

@@ -95,6 +95,36 @@ def test_pulls_per_arm_by_hand(frames):
     np.testing.assert_allclose(out["share"], [3 / 8, 4 / 8, 1 / 8])
 
 
+def test_top_arm_share_by_hand(frames):
+    # pulls pooled over both episodes: arm 0 -> 3, arm 1 -> 4, arm 2 -> 1 (8 in all)
+    out = metrics.top_arm_share(frames.bandit()).iloc[0]
+    assert (out["top_arm"], out["top_arm_share"]) == (1, pytest.approx(4 / 8))
+    # one row per agent; a tie goes to the lower arm index
+    tied = pd.concat([frames.bandit("x"), frames.bandit("y").assign(action_index=[0, 1, 2, 0, 1, 2, 0, 1])])
+    out = metrics.top_arm_share(tied).set_index("agent")
+    assert out.loc["y", "top_arm"] == 0 and out.loc["y", "top_arm_share"] == pytest.approx(3 / 8)
+    assert out.loc["x", "top_arm"] == 1
+
+
+def test_top_arm_share_separates_a_name_picker_from_a_reward_reader():
+    # arm means drawn afresh per episode: a rule that always plays arm 2 puts every pull on one label,
+    # a rule that plays each episode's best arm spreads them over the labels (about 1 / k each)
+    rng = np.random.default_rng(0)
+    k, horizon, episodes = 5, 10, 200
+    rows = []
+    for agent in ("by_name", "by_reward"):
+        for episode in range(episodes):
+            means = rng.random(k)
+            arm = 2 if agent == "by_name" else int(np.argmax(means))
+            for step in range(horizon):
+                rows.append({"agent": agent, "env_id": "TextBandit-v0", "seed": 0, "episode": episode,
+                             "step": step, "action_index": arm, "n_actions": k})
+    out = metrics.top_arm_share(pd.DataFrame(rows)).set_index("agent")["top_arm_share"]
+    assert out["by_name"] == 1.0
+    # the top label of 200 uniform draws over 5: binomial sd ~0.028 around 0.2
+    assert 0.2 <= out["by_reward"] < 0.32
+
+
 def test_invalid_action_rate_by_hand(frames):
     out = metrics.invalid_action_rate(frames.bandit())
     assert out["invalid_rate"].item() == pytest.approx(1 / 8) and out["decisions"].item() == 8

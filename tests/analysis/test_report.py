@@ -70,6 +70,10 @@ def test_report_end_to_end(run_dirs, tmp_path):
     # summary values computed by hand in test_summary: regret 1.85, invalid 1/8, return 1.7
     assert "| base | llm | TextBandit-v0 | 2 | 1.850 [" in text
     assert "| ucb | m | TextTicTacToe-v0 | 3 | 0.667 [" in text
+    # exploration table: arm 1 takes 4 of the 8 pulls (test_metrics.test_top_arm_share_by_hand)
+    assert "`top_arm_share`" in text
+    row = next(line for line in text.splitlines() if line.startswith("| base | llm | TextBandit-v0 | 0."))
+    assert row.endswith("| 1 | 0.500 |"), row
     assert "## Frequency bias" in text and "### base (probed agent: `frequent`)" in text
     assert "Per-arm summary in the prompt's context: **yes**" in text  # base probed with the summary
     assert "Per-arm summary in the prompt's context: **no**" in text  # ucb probed without
