@@ -300,7 +300,9 @@ def top_arm_share(steps: pd.DataFrame) -> pd.DataFrame:
     In ``TextBandit-v0`` every episode draws each arm's mean independently, so the best arm is a
     different label from one episode to the next: UCB's top label gets a small share (about 1 / k plus
     noise), while an agent whose choices ignore the rewards (an LLM that always exploits the same
-    arm name, say) puts most of its pulls on one label. Read it beside :func:`greedy_fraction`.
+    arm name, say) puts most of its pulls on one label. Read it beside :func:`greedy_fraction`. In
+    ``TextContextualBandit-v0`` the best arm follows the context, so there a high share means the
+    agent ignores the context.
 
     Returns ``agent, env_id, top_arm, top_arm_share`` (``top_arm`` is an ``action_index``; ties go to
     the lowest index).
