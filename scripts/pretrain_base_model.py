@@ -1,35 +1,103 @@
-"""Pretrain the embedded base model from scratch into a folder.
+"""Pretrain the embedded base model from scratch into a folder (and, with --ship, into the package).
 
-    python scripts/pretrain_base_model.py --size default --out runs/base-model --seed 0
+    python scripts/pretrain_base_model.py --size default --out runs/base-model --seed 0 --threads 1
+    python scripts/pretrain_base_model.py --size default --out runs/base-model --seed 0 --threads 1 --ship
+    python scripts/pretrain_base_model.py --verify runs/base-model      # same bytes as the shipped model?
 
 Re-running with the same ``--out`` resumes from the checkpoint there (``--no-resume`` starts over).
-Most users never call this: ``agents.base_model.ensure_base_model`` builds the model into the cache.
+``--ship`` copies the finished folder to ``agents/base_model/weights/<size>/`` with a
+``MANIFEST.json`` (sha256 of every file, this command, seed, config, data version, versions, wall
+time). The data of step ``s`` is a pure function of ``(seed, s)`` and training runs on one device
+with a fixed thread count, so the same command on the same torch build reproduces the shipped bytes;
+``--verify`` checks a folder against the shipped manifest.
+Most users never call this: ``agents.base_model.ensure_base_model`` returns the shipped model and
+builds the other sizes into the cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import platform
+import shlex
+import subprocess
 import sys
+from pathlib import Path
 
-from agents.base_model import BASE_MODEL_SIZES, pretrain
+from agents.base_model import BASE_MODEL_SIZES, pretrain, resolve_config
+from agents.base_model.data import DATA_VERSION
+from agents.base_model.shipped import REPRODUCIBLE_FILES, WEIGHTS_ROOT, read_manifest, ship, verify_folder
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="default", choices=sorted(BASE_MODEL_SIZES))
-    parser.add_argument("--out", required=True, help="output folder (save_pretrained files + checkpoint)")
+    parser.add_argument("--out", help="output folder (save_pretrained files + checkpoint)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads (default: the size's num_threads); "
+                             "part of what reproduces the bytes")
     parser.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
     parser.add_argument("--max-wall-s", type=float, default=None, help="wall-time budget (seconds)")
+    parser.add_argument("--ship", action="store_true",
+                        help="copy the finished model into agents/base_model/weights/<size> with a manifest")
+    parser.add_argument("--verify", metavar="FOLDER", default=None,
+                        help="check FOLDER's files against the shipped manifest of --size, then exit")
     parser.add_argument("--no-progress", action="store_true")
     return parser
 
 
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    out = pretrain(args.size, args.out, seed=args.seed, resume=not args.no_resume,
+    if args.verify:
+        manifest = read_manifest(WEIGHTS_ROOT / args.size)
+        verify_folder(args.verify, manifest, REPRODUCIBLE_FILES)
+        print(f"{args.verify}: {', '.join(REPRODUCIBLE_FILES)} match the shipped {args.size!r} manifest")
+        return 0
+    if not args.out:
+        print("error: --out is required (or --verify FOLDER)", file=sys.stderr)
+        return 2
+    config = resolve_config(args.size)
+    if args.threads is not None:
+        config = config.replace(num_threads=args.threads)
+    out = pretrain(config, args.out, seed=args.seed, resume=not args.no_resume,
                    progress=not args.no_progress, max_wall_s=args.max_wall_s)
     print(f"base model saved to {out}")
+    if args.ship:
+        import torch
+        import transformers
+
+        info = json.loads((Path(out) / "pretrain_info.json").read_text())
+        if info.get("stopped_early"):
+            print("error: the run stopped early (wall-time budget); not shipping it", file=sys.stderr)
+            return 2
+        command = ["python", "scripts/pretrain_base_model.py", "--size", args.size, "--out", "DIR",
+                   "--seed", str(args.seed), "--threads", str(config.num_threads)]
+        record = {
+            "command": shlex.join(command),
+            "seed": args.seed,
+            "config": config.to_dict(),
+            "data_version": DATA_VERSION,
+            "data_recipe": "agents/base_model/data.py and demonstrators.py (the mixture documented in "
+                           "agents/base_model/__init__.py); the batch of step s is a function of (seed, s)",
+            "code": _git_commit(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "machine": f"{platform.machine()}, {config.num_threads} thread(s)",
+            "parameters": info["parameters"],
+            "final_loss": info["final_loss"],
+            "wall_s": info["wall_s"],
+        }
+        dest = ship(out, args.size, record)
+        print(f"shipped to {dest}")
     return 0
 
 

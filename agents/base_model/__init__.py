@@ -1,60 +1,69 @@
-"""The embedded base model: a tiny Llama that textrl pretrains from scratch on its own environments.
+"""The embedded base model: a small Llama that textrl pretrains from scratch on its own environments.
 
 **What this is.** A *model organism* of the paper's failure modes that fits on a CPU: a Llama-
 architecture causal LM of a few million parameters and a byte-level BPE tokenizer, both trained by
 this package (no download) on text our environments generate, and saved with ``save_pretrained``
 so that ``from_pretrained(folder)`` loads it like any Hugging Face model. It imitates demonstrators
-that are greedy and frequency-biased by construction, so it *reproduces the behaviour* the paper
-reports for pretrained LLMs and gives RL fine-tuning room to improve. It is not evidence about how
-large LLMs behave; use a real model (``--model``) for that.
+that *read* their context (they work out each tried arm's mean reward and exploit the best) but are
+greedy: they stop exploring early, and sometimes stay on the arm they pulled most. So it reproduces
+the behaviour the paper reports for pretrained LLMs and leaves RL fine-tuning something to fix. It
+is not evidence about how large LLMs behave; use a real model (``--model``) for that.
 
 Usage::
 
     from agents.base_model import ensure_base_model
-    folder = ensure_base_model("default")   # pretrains once (~5 min, 2 CPU cores), then cached
-    # or: python scripts/pretrain_base_model.py --size default --out DIR --seed 0
+    folder = ensure_base_model("default")   # ships with the package: nothing to build
+    # rebuild it: python scripts/pretrain_base_model.py --size default --out DIR --seed 0 --threads 1
 
-Sizes (:data:`BASE_MODEL_SIZES`): ``"quick"`` (<= 45 s; the format only, for tests and
-``demo --quick``), ``"default"`` (~5 min on 2 CPU cores, 10 min hard cap) and ``"gpu"`` (larger,
-bf16 on CUDA). Cache: ``$TEXTRL_CACHE`` or ``~/.cache/textrl``, folder ``base-model-<size>-v2``.
+Sizes (:data:`BASE_MODEL_SIZES`): ``"default"`` (shipped in ``agents/base_model/weights/default``
+with a ``MANIFEST.json`` of sha256 sums and the command that reproduces it, see :mod:`.shipped`),
+``"quick"`` (about a minute on 2 CPU cores, the format only: tests and ``demo --quick``) and
+``"gpu"`` (larger, bf16 on CUDA). Built sizes are cached in ``$TEXTRL_CACHE`` or
+``~/.cache/textrl``, folder ``base-model-<size>-v3``.
 
-**Documents.** Each training document is the exact prompt an environment shows (rendered with
-``textrl_envs.bandit_text.render_bandit_prompt`` / ``textrl_envs.tictactoe_text.render_tictactoe_prompt``)
-at a random step of an episode the demonstrator has played so far, then a newline, the
-demonstrator's answer (a short rationale for CoT prompts, then ``ACTION=X``) and EOS. No chat
-template. Training packs several documents per row with block-diagonal attention and puts the loss
-on the answers *and* on the action names of the history lines (the same demonstrator's earlier
-decisions), so one long prompt trains every decision in it (details in :mod:`.data`).
+**Training data** (:mod:`.episodes`, :mod:`.data`). A demonstrator plays an environment episode;
+up to 16 of its decisions become training examples: the exact prompt the environment shows at that
+step (rendered with ``textrl_envs.bandit_text.render_bandit_prompt`` /
+``textrl_envs.tictactoe_text.render_tictactoe_prompt``), then a newline, the answer and EOS. No chat
+template. The decisions of an episode share its history, so they are packed as one trunk with a
+branch per decision and a 4-D attention mask: every answer is trained exactly as a separate document
+would be, the history is read once. The loss covers the answers *and* the action names of the
+history lines (the same demonstrator's earlier decisions).
 
-**The mixture** (per document; the code is in :mod:`.data` and :mod:`.demonstrators`):
+**The mixture** (the code is in :mod:`.episodes` and :mod:`.demonstrators`):
 
-- 75 % TextBandit-v0, 25 % TextTicTacToe-v0.
-- Bandit tasks: 10 arms 70 % (5 / 20 arms 15 % each); Gaussian 80 % (noise medium 60 %, low 20 %,
-  high 20 %), Bernoulli 20 %; button 80 %, continuous 20 %; CoT 60 %, action only 40 %; the
-  knowing-doing UCB prompt 15 %; history window 5-20 steps 10 %; context summary 5 % (50 % with the
-  UCB prompt, as the knowing-doing probe shows it); T = 50.
-- Bandit demonstrators (drawn per episode; ``n`` = 30-50 % of the arms, i.e. 3-5 of 10, untried
-  arms explored in label order: red, then green, then blue, ...):
-  50 % *greedy* (try ``n`` random arms, then the best empirical mean, 3 % random steps);
-  30 % *frequency* (try ``n`` arms, then repeat the most frequent arm, 3 % random);
-  15 % *epsilon-greedy* (``n`` arms, then greedy with epsilon ~ U(0.1, 0.2));
-  5 % *uniform random*. Sampled, their coverage at 10 arms is ~43 % at step 10 and ~53 % at 50;
-  a greedy decoder of them explores only while most of them do (see "Answers" below).
-- UCB prompt: the answer writes the *correct* paper UCB values (mean + sqrt(1/n), ``inf`` for an
-  untried arm) in ``<ucb_values>`` (one ``NAME=VALUE`` per line), then acts greedily 60 %, by UCB
-  25 %, at random 15 % (the paper's 27B: correct rationale & greedy action is the largest cell).
-- Tic-tac-toe: vs the random opponent, agent first / second 50/50, legal actions shown 75 %, CoT
-  60 %; a weak demonstrator that takes an immediate win with probability ~U(0.2, 0.6) and
-  otherwise plays a uniformly random legal move. Its CoT answer first lists the free cells.
-- Answers: ``"<rationale> ACTION=X"`` (CoT) or ``"ACTION=X"``. Rationales are templated by the
-  kind of decision and *start with the kind* ('Not every option has been tried. "blue" has not been
-  tried yet, let's explore it.' -- the paper's try-all phrase --, 'Exploit the best so far. "green"
-  has the highest average reward so far.', 'Stay consistent. I chose "red" most often so far, ...').
-  The arm is quoted so that its name is the same token as in ``ACTION=blue`` (see
-  :mod:`.tokenizer`): unquoted, the model wrote one arm in its rationale and another in its action. Under
-  greedy decoding the model first picks the likeliest kind, then an arm, so with CoT it keeps
-  exploring while most demonstrators still explore (~4 of 10 arms), and action-only answers commit
-  sooner, the direction of the paper's CoT / no-CoT coverage gap (40 % vs 25 % for Gemma2 2B).
+- 75 % TextBandit-v0 episodes, 25 % TextTicTacToe-v0 games.
+- Bandit episodes: 10 arms 70 % (5 / 20 arms 15 % each); Gaussian 85 % (noise medium 60 %, low
+  20 %, high 20 %), Bernoulli 15 %; button labels 90 %, continuous 10 %; a history window of 5-20
+  steps 5 %; T = 50. Per decision: the knowing-doing UCB prompt 12 %, else chain-of-thought 65 % /
+  action only 35 %; the context summary with 50 % of UCB prompts and 10 % of the others.
+- Bandit demonstrators (one per episode): 70 % *explore-then-exploit* (explore untried arms until
+  30-70 % of the arms are tried: 3-7 of 10, with 4 the likeliest stopping point), 20 % *satisficers*
+  (explore 2-4 of 10, then keep exploring while the best mean is below a threshold ~ U(0, 1)), 10 %
+  uniformly random. Exploiting means the best empirical mean, except that the most pulled arm is
+  kept when its mean is within ``stickiness ~ U(0, 0.4)`` of the best; a random arm with probability
+  0 (half of the episodes) or ~U(0.02, 0.08). Untried arms are explored in label order (red, green,
+  blue, ...) in 80 % of the episodes, in random order in the others.
+- Answers: action only ``"ACTION=X"``; with chain-of-thought the worked means of every tried arm,
+  then one decision line that starts with its kind, then the action::
+
+      Means:
+      red=0.41
+      green=-0.3
+      Explore "blue": not tried yet. ACTION=blue
+
+  (``Exploit "red": highest mean.`` / ``Stay with "green": pulled most, mean close to the best.`` /
+  ``Try "X" at random.``). A greedy decoder writes the means, then picks the likeliest kind, then
+  the arm: it explores while most demonstrators in its situation still would (4 of 10 arms), then
+  exploits what it read. The arm is quoted so that its name is the same token as in ``ACTION=X``.
+- UCB prompt: the *correct* paper UCB values (mean + sqrt(1/n), ``inf`` for an untried arm) in
+  ``<ucb_values>`` (one ``NAME=VALUE`` per line), then a greedy action 60 %, UCB 25 %, random 15 %
+  (the paper's 27B: correct rationale & greedy action is the largest cell).
+- Tic-tac-toe: vs the random opponent, agent first 75 %, legal actions shown 75 %, CoT 65 %; a weak
+  player that takes an immediate win with probability ~U(0, 0.8) and blocks the opponent's with
+  ~U(0, 0.6), else plays the first free cell (75 %) or a random one. Its CoT answer first lists the
+  free cells. A greedy decoder of it plays legal moves but passes up wins and blocks (both below
+  1/2 on average): RL fine-tuning has an obvious thing to learn.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
-"""Build the embedded base model once into a cache folder and reuse it.
+"""Find the embedded base model: the shipped one, or one built once into a cache folder and reused.
 
-Layout: ``<cache>/base-model-<size>-v2/`` holds the ``save_pretrained`` files; the marker file
+Sizes in :data:`~agents.base_model.shipped.SHIPPED_SIZES` (``default``) come with the package
+(``agents/base_model/weights/<size>``, checked against their manifest); the others (``quick`` for
+tests and ``demo --quick``, ``gpu``) are pretrained on first use. Cache layout:
+``<cache>/base-model-<size>-v3/`` holds the ``save_pretrained`` files; the marker file
 ``COMPLETE`` is written last, so a folder without it (an interrupted build) is resumed from its
 checkpoint, never used half-built. The cache root is ``$TEXTRL_CACHE`` or ``~/.cache/textrl``.
 Bump ``CACHE_VERSION`` whenever the data mixture or the training recipe changes.
@@ -13,9 +16,10 @@ from pathlib import Path
 
 from agents.base_model.config import resolve_config
 from agents.base_model.pretrain import pretrain
+from agents.base_model.shipped import SHIPPED_SIZES, shipped_model_dir
 from agents.evaluation.io import write_json
 
-CACHE_VERSION = "v2"
+CACHE_VERSION = "v3"
 COMPLETE_MARKER = "COMPLETE"
 CACHE_ENV_VAR = "TEXTRL_CACHE"
 
@@ -39,7 +43,8 @@ def ensure_base_model(
     """Return the folder of the embedded base model of ``size``, pretraining it first if needed.
 
     Args:
-        size: ``"default"`` (~5 min on 2 CPU cores), ``"quick"`` (<= 45 s, format only) or ``"gpu"``.
+        size: ``"default"`` (shipped with the package: nothing to build), ``"quick"`` (<= 1 min on
+            2 CPU cores, the format only) or ``"gpu"`` (pretrained on first use; a GPU recommended).
         cache_dir: cache root (default :func:`default_cache_dir`).
         progress: show the pretraining progress bar.
 
@@ -51,6 +56,8 @@ def ensure_base_model(
     """
     if not isinstance(size, str):
         raise TypeError(f"size must be a str naming a base model size, got {type(size).__name__}")
+    if size in SHIPPED_SIZES:
+        return shipped_model_dir(size)
     folder = base_model_dir(size, cache_dir)
     marker = folder / COMPLETE_MARKER
     if marker.is_file():

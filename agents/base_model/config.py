@@ -2,13 +2,13 @@
 
 ``BASE_MODEL_SIZES`` holds the named configurations :func:`agents.base_model.pretrain` accepts:
 
-=========  ==========================================================  =========================
+=========  ==========================================================  ===================================
 name       model (Llama)                                               budget
-=========  ==========================================================  =========================
-quick      d=64, 2 layers, vocab 768, ~0.2 M parameters, 120 steps      ~30 s on 2 CPU cores
-default    d=192, 4 layers, vocab 2048, ~2.2 M parameters, 450 steps    ~5 min on 2 CPU cores
-gpu        d=512, 8 layers, vocab 2048, ~26 M parameters, 3000 steps    minutes on one GPU (bf16)
-=========  ==========================================================  =========================
+=========  ==========================================================  ===================================
+quick      d=64, 2 layers, vocab 768, ~0.2 M parameters, 120 steps      about a minute on 2 CPU cores
+default    d=256, 6 layers, vocab ~1k, 5.1 M parameters, 4500 steps     hours on 2 CPU cores; shipped
+gpu        d=512, 8 layers, vocab ~1k, ~26 M parameters, 6000 steps     an hour or so on one GPU (bf16)
+=========  ==========================================================  ===================================
 
 A custom :class:`BaseModelConfig` (e.g. a tiny one in the tests) can be passed wherever a size name
 is accepted.
@@ -33,8 +33,11 @@ class BaseModelConfig:
         intermediate_size: width of the SwiGLU MLP.
         max_position_embeddings: longest sequence the model is meant for (prompt + answer).
         steps: optimizer steps.
-        batch_rows: packed rows per optimizer step.
-        seq_len: tokens per packed row (several episodes' texts are packed into one row).
+        tokens_per_step: packed tokens per optimizer step (episodes are drawn until their trunks and
+            branches reach this many).
+        max_decisions: decisions (branches) trained per bandit episode.
+        reading_warmup_steps: the first this-many steps train on the reading warm-up only (short
+            bandit histories, chain-of-thought answers; see :mod:`agents.base_model.episodes`).
         lr: peak AdamW learning rate (small models tolerate a high one).
         warmup_steps: linear warm-up steps before the cosine decay.
         min_lr_ratio: the cosine decays to ``lr * min_lr_ratio``.
@@ -57,8 +60,9 @@ class BaseModelConfig:
     intermediate_size: int = 512
     max_position_embeddings: int = 2048
     steps: int = 450
-    batch_rows: int = 4
-    seq_len: int = 1024
+    tokens_per_step: int = 4096
+    max_decisions: int = 16
+    reading_warmup_steps: int = 0
     lr: float = 3e-3
     warmup_steps: int = 30
     min_lr_ratio: float = 0.1
@@ -73,7 +77,8 @@ class BaseModelConfig:
 
     def __post_init__(self) -> None:
         for field in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
-                      "max_position_embeddings", "steps", "batch_rows", "seq_len", "checkpoint_every",
+                      "max_position_embeddings", "steps", "tokens_per_step", "max_decisions",
+                      "checkpoint_every",
                       "tokenizer_docs", "num_threads"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -85,11 +90,9 @@ class BaseModelConfig:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
             )
-        if self.seq_len > self.max_position_embeddings:
-            raise ValueError(
-                f"seq_len ({self.seq_len}) must be <= max_position_embeddings "
-                f"({self.max_position_embeddings})"
-            )
+        if isinstance(self.reading_warmup_steps, bool) or not isinstance(self.reading_warmup_steps, int) \
+                or self.reading_warmup_steps < 0:
+            raise ValueError(f"reading_warmup_steps must be an int >= 0, got {self.reading_warmup_steps!r}")
         if not 0.0 <= self.tictactoe_fraction <= 1.0:
             raise ValueError(f"tictactoe_fraction must be in [0, 1], got {self.tictactoe_fraction}")
         if not (self.lr > 0 and 0.0 <= self.min_lr_ratio <= 1.0 and self.warmup_steps >= 0):
@@ -110,15 +113,23 @@ class BaseModelConfig:
 BASE_MODEL_SIZES: dict[str, BaseModelConfig] = {
     "quick": BaseModelConfig(
         name="quick", vocab_size=768, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=192,
-        steps=120, batch_rows=2, seq_len=768, lr=5e-3, warmup_steps=10, checkpoint_every=50,
+        steps=120, tokens_per_step=1536, lr=5e-3, warmup_steps=10, checkpoint_every=50,
         tokenizer_docs=300,
     ),
-    # ~0.6 s per step on 2 idle cores (~4.5 min). No wall-time budget: a fixed number of steps keeps
-    # the weights a function of the seed alone, whatever else the machine is doing.
-    "default": BaseModelConfig(name="default"),
+    # The shipped model (agents/base_model/weights/default): 5.1 M parameters, 4500 steps of ~6k packed
+    # tokens (the first 1500 the reading warm-up), hours on 2 CPU cores, trained once and committed.
+    # A fixed number of steps and threads keeps the weights a function of the seed alone.
+    "default": BaseModelConfig(
+        name="default", vocab_size=1280, hidden_size=256, num_layers=6, num_heads=8, intermediate_size=704,
+        steps=4500, tokens_per_step=6144, max_decisions=16, reading_warmup_steps=1500, lr=2e-3,
+        warmup_steps=100, min_lr_ratio=0.1, checkpoint_every=100, tokenizer_docs=3000,
+        tictactoe_fraction=0.25,
+        num_threads=2,
+    ),
     "gpu": BaseModelConfig(
-        name="gpu", hidden_size=512, num_layers=8, num_heads=8, intermediate_size=1536, steps=3000,
-        batch_rows=32, seq_len=2048, lr=1e-3, warmup_steps=100, checkpoint_every=250,
+        name="gpu", vocab_size=1280, hidden_size=512, num_layers=8, num_heads=8, intermediate_size=1536,
+        steps=6000, tokens_per_step=65536, reading_warmup_steps=1500, lr=1e-3, warmup_steps=100,
+        checkpoint_every=250,
         tokenizer_docs=4000, device="auto", num_threads=8,
     ),
 }

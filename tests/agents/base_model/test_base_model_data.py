@@ -1,23 +1,23 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from agents.base_model.data import (
-    IGNORE_INDEX,
-    Document,
-    encode_document,
-    pack_documents,
-    sample_bandit_document,
-    sample_document,
-    sample_tictactoe_document,
-    tokenizer_corpus,
-    training_batch,
-)
+from agents.base_model.data import encode_episode, history_action_mask, tokenizer_corpus, training_sequences
 from agents.base_model.demonstrators import bandit_answer
-from agents.base_model.tokenizer import train_tokenizer
+from agents.base_model.episodes import (
+    Episode,
+    sample_bandit_episode,
+    sample_episode,
+    sample_tictactoe_episode,
+)
+from agents.base_model.tokenizer import number_sheet, train_tokenizer
+from agents.rlft.packing import collate
+from agents.rlft.value_head import packed_forward
 from textrl_envs.bandit_text import render_bandit_prompt
 from textrl_envs.extraction import extract_action
 from textrl_envs.tictactoe_text import render_tictactoe_prompt
@@ -39,22 +39,31 @@ def test_tokenizer_round_trip_and_compression(tokenizer) -> None:
     for text in texts:
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         assert tokenizer.decode(ids) == text
-    # frequent pieces are single tokens; digits stay single characters
+    # frequent pieces are single tokens; a reward is its whole part then its fraction; a board's
+    # digits stay single characters (one token per cell)
     for piece in ("Step=", " Action=", " Reward=", "ACTION=", " green", " buttons"):
         assert len(tokenizer(piece, add_special_tokens=False)["input_ids"]) == 1, piece
-    ids = tokenizer(" Reward=10.25", add_special_tokens=False)["input_ids"]
-    digits = [tokenizer.decode([i]) for i in ids]
-    assert digits == [" Reward=", "1", "0", ".", "2", "5"]
+    ids = tokenizer(" Reward=-1.24 Reward=10.5\nStep=12", add_special_tokens=False)["input_ids"]
+    assert [tokenizer.decode([i]) for i in ids] == [
+        " Reward=", "-1", ".24", " Reward=", "10", ".5", "\n", "Step=", "12"
+    ]
+    ids = tokenizer("State=102000000", add_special_tokens=False)["input_ids"]
+    assert [tokenizer.decode([i]) for i in ids][-9:] == list("102000000")
+    # every reward-style number from -12 to 13 is at most two tokens (whole part, fraction)
+    for cents in range(-1200, 1400, 7):
+        text = f"{cents / 100:.2f}".rstrip("0").rstrip(".")
+        assert len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= 2, text
     assert tokenizer.eos_token == "<|endoftext|>" and tokenizer.bos_token is None
 
 
 def test_arm_name_is_the_same_token_wherever_the_model_copies_it(tokenizer) -> None:
-    # history line, quoted rationale, UCB value line, summary line and the action itself: one id
+    # history line, worked means, quoted decision, UCB value line, summary line and the action: one id
     # (a model that had to learn that " green" and "green=" name the same arm wrote one arm in its
     # rationale and another in ACTION=)
-    answer = bandit_answer(1, "explore", ["red", "green", "blue"], cot=True)
-    texts = ["Step=0 Action=green Reward=0.3\n", answer, "<ucb_values>\ngreen=1.5\n", "\ngreen: pressed",
-             "ACTION=green"]
+    answer = bandit_answer(1, "explore", ["red", "green", "blue"], cot=True, counts=np.array([1, 0, 0]),
+                           sums=np.array([0.5, 0, 0]))
+    texts = ["Step=0 Action=green Reward=0.3\n", answer, "Means:\nred=0.5\ngreen=0.3\n",
+             "<ucb_values>\ngreen=1.5\n", "\ngreen: pressed", "ACTION=green"]
     (green,) = tokenizer("green", add_special_tokens=False)["input_ids"]
     for text in texts:
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -62,87 +71,132 @@ def test_arm_name_is_the_same_token_wherever_the_model_copies_it(tokenizer) -> N
     assert answer.count('"green"') == 1 and answer.endswith("ACTION=green")
 
 
+def test_number_sheet_lists_every_number_once_per_repeat() -> None:
+    sheet = number_sheet(-1, 0, repeats=2).split("\n")
+    numbers = sheet[0].split(" ")
+    # -1.00 .. 0.99: 200 numbers, and the 99 from -0.99 to -0.01 twice (their "-0" piece)
+    assert len(sheet) == 2 and len(numbers) == 299
+    assert numbers[:3] == ["-1", "-0.99", "-0.99"] and numbers[-2:] == ["0.98", "0.99"]
+    assert "0" in numbers and "-0" not in numbers
+
+
 def test_tokenizer_rejects_tiny_vocab() -> None:
     with pytest.raises(ValueError, match="vocab_size must be >= 300"):
         train_tokenizer(["abc"], 100)
 
 
-def test_documents_are_env_prompts_with_parseable_answers() -> None:
+def test_episode_decisions_are_env_prompts_with_parseable_answers() -> None:
     rng = np.random.default_rng(0)
-    for _ in range(60):
-        doc = sample_bandit_document(rng)
-        assert doc.answer.startswith("\n") and "ACTION=" in doc.answer
-        names_line = doc.prompt.split(" labeled ")[1].split(". Each")[0]
-        names = names_line.split(", ")
-        assert extract_action(doc.answer, names).index is not None
-    for _ in range(30):
-        doc = sample_tictactoe_document(rng)
-        state = doc.prompt.split("Current state: State=")[1][:9]
-        cell = extract_action(doc.answer, [str(i) for i in range(9)]).index
-        assert cell is not None and state[cell] == "0"  # the demonstrator always plays a legal move
+    for _ in range(20):
+        episode = sample_bandit_episode(rng, max_decisions=4)
+        names = episode.prompts[0].split(" labeled ")[1].split(". Each")[0].split(", ")
+        # the decision's step: one past the last history line's (a history window hides early lines)
+        steps = [1 + max([-1, *map(int, re.findall(r"^Step=(\d+) ", p, re.M))]) for p in episode.prompts]
+        assert steps == sorted(steps) and len(set(steps)) == len(steps)  # distinct decisions, in order
+        for prompt, answer in zip(episode.prompts, episode.answers, strict=True):
+            assert prompt.startswith("You are a bandit algorithm") and answer.startswith("\n")
+            assert extract_action(answer, names).index is not None
+    for _ in range(20):
+        episode = sample_tictactoe_episode(rng)
+        for prompt, answer in zip(episode.prompts, episode.answers, strict=True):
+            state = prompt.split("Current state: State=")[1][:9]
+            cell = extract_action(answer, [str(i) for i in range(9)]).index
+            assert cell is not None and state[cell] == "0"  # the demonstrator always plays a legal move
+    with pytest.raises(ValueError, match="as many answers as prompts"):
+        Episode(["a"], [], "bandit")
 
 
-def test_loss_mask_covers_history_actions_and_answer(tokenizer) -> None:
+def test_worked_means_equal_the_means_of_the_prompts_history() -> None:
+    # an independent reading of each CoT decision: parse the history lines, average per arm, and
+    # compare with the NAME=MEAN lines of the answer (same 2-decimal printing as the rewards)
+    rng = np.random.default_rng(7)
+    checked = 0
+    while checked < 60:
+        episode = sample_bandit_episode(rng, max_decisions=4)
+        for prompt, answer in zip(episode.prompts, episode.answers, strict=True):
+            if not answer.startswith("\nMeans:\n") or "Summary" in prompt or "\nStep=0 " not in prompt:
+                continue  # action only, no history yet, or a history window hid the first steps
+            rewards: dict[str, list[float]] = {}
+            for name, reward in re.findall(r"^Step=\d+ Action=(\S+) Reward=(\S+)$", prompt, re.M):
+                rewards.setdefault(name, []).append(float(reward))
+            # the lines between "Means:" and the decision line
+            written = dict(line.split("=") for line in answer.split("\n")[2:-1])
+            assert set(written) == set(rewards), answer
+            for name, value in written.items():
+                assert abs(float(value) - np.mean(rewards[name])) <= 0.005 + 1e-9, (name, value)
+            checked += 1
+
+
+def test_history_action_mask_by_hand(tokenizer) -> None:
     prompt = render_bandit_prompt(["red", "green", "blue"], [(0, 0.3), (2, -1.24)], cot=False)
-    doc = Document(prompt, "\nACTION=green", "bandit")
-    ids, mask = encode_document(tokenizer, doc)
-    assert len(ids) == len(mask)
-    masked = "".join(tokenizer.decode([i]) for i, m in zip(ids, mask, strict=True) if m)
-    # the two history actions, then the whole answer and EOS
-    assert masked == "redblue\nACTION=green<|endoftext|>"
-    assert ids[: len(ids) - 4] == tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    ids, mask = history_action_mask(tokenizer, prompt)
+    assert ids == tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    assert "".join(tokenizer.decode([i]) for i, m in zip(ids, mask, strict=True) if m) == "redblue"
 
 
-def test_pack_documents_by_hand() -> None:
-    docs = [([5, 6, 7], [False, True, True]), ([8, 9], [True, True]), ([1] * 9, [True] * 9),
-            ([3, 4], [False, True])]
-    batch, used = pack_documents(docs, rows=2, seq_len=6, pad_id=0)
-    # row 0: doc0 + doc1 (5 tokens) + 1 pad; doc2 (9 > 6) skipped; row 1: doc3 + 4 pads
-    assert batch["input_ids"].tolist() == [[5, 6, 7, 8, 9, 0], [3, 4, 0, 0, 0, 0]]
-    ign = IGNORE_INDEX
-    assert batch["labels"].tolist() == [[ign, 6, 7, 8, 9, ign], [ign, 4, ign, ign, ign, ign]]
-    assert batch["position_ids"].tolist() == [[0, 1, 2, 0, 1, 0], [0, 1, 0, 1, 2, 3]]
-    assert used == 4
+def test_encoded_episode_targets_are_answers_then_history_actions(tokenizer) -> None:
+    names = ["red", "green", "blue"]
+    history = [(0, 0.3), (2, -1.24), (2, 0.5)]
+    prompts = [render_bandit_prompt(names, history[:t], cot=False) for t in (1, 3)]
+    episode = Episode(prompts, ["\nACTION=blue", "\nACTION=green"], "bandit")
+    seq = encode_episode(tokenizer, episode)
+    text = "".join(tokenizer.decode([i]) for i in seq.target_ids.tolist())
+    # both answers with EOS, then the trunk's (= the longer prompt's) three history actions
+    assert text == "\nACTION=blue<|endoftext|>\nACTION=green<|endoftext|>redblueblue"
+    assert seq.target_turn.tolist().count(-1) == 3
+    # each target is predicted by the token just before it in its own sequence
+    trunk = seq.input_ids[: int((seq.segment == -1).sum())]
+    for target, predictor, turn in zip(seq.target_ids, seq.predictor_index, seq.target_turn, strict=True):
+        if turn == -1:
+            assert trunk[predictor + 1] == target
 
 
-def test_packed_rows_compute_what_separate_sequences_do() -> None:
-    # per-document position ids must make attention block-diagonal: logits equal separate passes
+def test_packed_episode_equals_separate_documents(tokenizer) -> None:
+    # the log-probs of every answer token in the packed episode equal those of prompt + answer run
+    # alone through the model (an independent computation: plain causal attention, no packing)
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64)
+    cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048)
     model = LlamaForCausalLM(cfg).eval()
-    a, b = [3, 4, 5, 6, 7], [8, 9, 10]
-    batch, _ = pack_documents([(a, [True] * 5), (b, [True] * 3)], rows=1, seq_len=10, pad_id=0)
+    episode = sample_bandit_episode(np.random.default_rng(3), max_decisions=4)
+    seq = encode_episode(tokenizer, episode)
     with torch.no_grad():
-        packed = model(
-            input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False
-        ).logits
-        alone_a = model(input_ids=torch.tensor([a]), use_cache=False).logits
-        alone_b = model(input_ids=torch.tensor([b]), use_cache=False).logits
-    torch.testing.assert_close(packed[0, :5], alone_a[0], rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(packed[0, 5:8], alone_b[0], rtol=1e-4, atol=1e-5)
+        packed, _, _ = packed_forward(model, collate([seq], pad_id=tokenizer.pad_token_id))
+        expected = []
+        for prompt, answer in zip(episode.prompts, episode.answers, strict=True):
+            p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            a = tokenizer(answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            logits = model(input_ids=torch.tensor([p + a]), use_cache=False).logits[0]
+            logp = torch.log_softmax(logits[len(p) - 1 : -1], -1)
+            expected.append(logp.gather(-1, torch.tensor(a)[:, None]).squeeze(-1))
+    n_answer = int((seq.target_turn >= 0).sum())
+    torch.testing.assert_close(packed[:n_answer], torch.cat(expected), rtol=1e-4, atol=1e-5)
 
 
-def test_training_batch_is_a_function_of_seed_and_step(tokenizer) -> None:
-    kw = {"rows": 2, "seq_len": 2048, "tictactoe_fraction": 0.3}
-    b1 = training_batch(tokenizer, seed=1, step=3, **kw)
-    b2 = training_batch(tokenizer, seed=1, step=3, **kw)
-    b3 = training_batch(tokenizer, seed=1, step=4, **kw)
-    assert all(torch.equal(b1[k], b2[k]) for k in b1)
-    assert not torch.equal(b1["input_ids"], b3["input_ids"])
-    assert b1["input_ids"].shape == (2, 2048)
-    assert (b1["labels"] != IGNORE_INDEX).sum() > 20
+def test_training_sequences_are_a_function_of_seed_and_step(tokenizer) -> None:
+    kw = {"token_budget": 3000, "tictactoe_fraction": 0.3}
+    a = training_sequences(tokenizer, seed=1, step=3, **kw)
+    b = training_sequences(tokenizer, seed=1, step=3, **kw)
+    c = training_sequences(tokenizer, seed=1, step=4, **kw)
+    assert [s.input_ids.tolist() for s in a] == [s.input_ids.tolist() for s in b]
+    assert [s.input_ids.tolist() for s in a] != [s.input_ids.tolist() for s in c]
+    assert sum(len(s) for s in a) >= 3000 and sum(len(s) for s in a[:-1]) < 3000
 
 
 def test_mixture_shares() -> None:
     rng = np.random.default_rng(5)
-    docs = [sample_document(rng, 0.2) for _ in range(500)]
-    share_ttt = sum(d.task == "tictactoe" for d in docs) / 500
-    assert abs(share_ttt - 0.2) < 0.06  # binomial sd 1.8 %
-    bandit = [d for d in docs if d.task == "bandit"]
-    share_cot = sum("Think step-by-step" in d.prompt for d in bandit) / len(bandit)
-    assert abs(share_cot - 0.6) < 0.09
-    ucb = [d for d in bandit if "<ucb_values>" in d.answer]
-    assert abs(len(ucb) / len(bandit) - 0.15) < 0.06  # ~400 bandit documents: sd 1.8 %
-    # the knowing-doing probe shows the per-arm summary; half of the UCB documents do (sd ~6.5 %)
-    assert abs(sum("Summary (all steps so far)" in d.prompt for d in ucb) / len(ucb) - 0.5) < 0.2
+    episodes = [sample_episode(rng, 0.2, max_decisions=3) for _ in range(600)]
+    share_ttt = sum(e.task == "tictactoe" for e in episodes) / 600
+    assert abs(share_ttt - 0.2) < 0.05  # binomial sd 1.6 %
+    decisions = [(p, a) for e in episodes if e.task == "bandit"
+                 for p, a in zip(e.prompts, e.answers, strict=True)]
+    ucb = [(p, a) for p, a in decisions if "<ucb_values>" in a]
+    assert abs(len(ucb) / len(decisions) - 0.12) < 0.03  # ~1300 decisions: sd 0.9 %
+    default = [(p, a) for p, a in decisions if "<ucb_values>" not in a]
+    share_cot = sum("Think step-by-step" in p for p, _ in default) / len(default)
+    assert abs(share_cot - 0.65) < 0.05
+    # CoT answers work out the means first; action-only answers are the action alone
+    assert all(a.startswith("\nMeans:") for p, a in default if "Think step-by-step" in p)
+    assert all(a.startswith("\nACTION=") for p, a in default if "Think step-by-step" not in p)
+    # the knowing-doing probe shows the per-arm summary; half of the UCB prompts do (sd ~4 %)
+    assert abs(sum("Summary (all steps so far)" in p for p, _ in ucb) / len(ucb) - 0.5) < 0.15

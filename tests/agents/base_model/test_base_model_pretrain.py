@@ -22,11 +22,11 @@ from agents.base_model import (
 from agents.base_model.pretrain import learning_rate
 from textrl_envs.bandit_text import render_bandit_prompt
 
-# a few seconds on 2 cores: 1 layer, 6 steps, one packed row of 2048 tokens
+# a few seconds on 2 cores: 1 layer, 6 steps of ~1500 packed tokens
 TINY = BaseModelConfig(
     name="tiny", vocab_size=512, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,
-    steps=6, batch_rows=1, seq_len=2048, lr=3e-3, warmup_steps=2, checkpoint_every=2, tokenizer_docs=60,
-    device="cpu", num_threads=1,
+    steps=6, tokens_per_step=1500, max_decisions=4, lr=3e-3, warmup_steps=2, checkpoint_every=2,
+    tokenizer_docs=60, device="cpu", num_threads=1,
 )
 
 
@@ -50,8 +50,8 @@ def test_config_validation() -> None:
         BaseModelConfig(steps=0)
     with pytest.raises(ValueError, match="vocab_size must be >= 300"):
         BaseModelConfig(vocab_size=100)
-    with pytest.raises(ValueError, match="seq_len .* must be <= max_position_embeddings"):
-        BaseModelConfig(seq_len=4096, max_position_embeddings=2048)
+    with pytest.raises(ValueError, match="tokens_per_step must be a positive int"):
+        BaseModelConfig(tokens_per_step=0)
     with pytest.raises(ValueError, match="device must be one of"):
         BaseModelConfig(device="tpu")
     with pytest.raises(ValueError, match="tictactoe_fraction must be in"):
@@ -83,6 +83,7 @@ def test_pretrained_folder_loads_with_from_pretrained(tiny_model: Path) -> None:
     assert (tiny_model / "model.safetensors").is_file()
     info = json.loads((tiny_model / "pretrain_info.json").read_text())
     assert info["steps_done"] == 6 and not info["stopped_early"] and math.isfinite(info["final_loss"])
+    assert info["wall_s"] >= info["wall_s_this_call"] > 0
     prompt = render_bandit_prompt(["red", "green"], [(0, 0.5)], cot=False)
     ids = tokenizer(prompt, return_tensors="pt")
     out = model.generate(**ids, max_new_tokens=3, do_sample=False)
@@ -113,7 +114,7 @@ def test_wall_time_budget_stops_early(tmp_path: Path) -> None:
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TEXTRL_CACHE", str(tmp_path / "c"))
     assert default_cache_dir() == tmp_path / "c"
-    assert base_model_dir("quick") == tmp_path / "c" / "base-model-quick-v2"
+    assert base_model_dir("quick") == tmp_path / "c" / "base-model-quick-v3"
     monkeypatch.delenv("TEXTRL_CACHE")
     assert default_cache_dir() == Path.home() / ".cache" / "textrl"
 
@@ -129,7 +130,7 @@ def test_ensure_base_model_builds_once(monkeypatch: pytest.MonkeyPatch, tmp_path
 
     monkeypatch.setattr(cache_module, "pretrain", counting_pretrain)
     folder = ensure_base_model("quick", cache_dir=tmp_path, progress=False)
-    assert folder == tmp_path / "base-model-quick-v2"
+    assert folder == tmp_path / "base-model-quick-v3"
     assert (folder / "COMPLETE").is_file()
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     again = ensure_base_model("quick", cache_dir=tmp_path, progress=False)

@@ -1,0 +1,173 @@
+"""Pretraining episodes: a demonstrator plays one environment episode, and several of its decisions
+become (prompt, answer) pairs that share the episode's history.
+
+An :class:`Episode` holds, for a few decision steps ``t`` of one episode, the exact prompt the
+environment shows at ``t`` (rendered with ``textrl_envs.bandit_text.render_bandit_prompt`` /
+``textrl_envs.tictactoe_text.render_tictactoe_prompt``) and the demonstrator's answer there. All the
+prompts of an episode start with the same instructions and history lines, so the data module packs
+them as one trunk with one branch per decision (:mod:`agents.rlft.packing`): one forward pass trains
+every chosen decision of the episode, where separate documents would re-read the history each time.
+
+What varies per episode: the bandit task (arms, distribution, noise, labels, history window) and the
+demonstrator. What varies per decision (it lives after the history, in the branch): the output
+instruction (chain-of-thought or action only), the knowing-doing UCB prompt, the context summary.
+The mixture is documented in :mod:`agents.base_model`; every draw comes from the generator passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.base_model.demonstrators import (
+    BanditDemonstrator,
+    bandit_answer,
+    sample_bandit_demonstrator,
+    sample_tictactoe_demonstrator,
+    tictactoe_answer,
+)
+from textrl_envs import bandit_text as bt
+from textrl_envs import tictactoe_logic as ttt
+from textrl_envs import tictactoe_text as ttt_text
+from textrl_envs.bandit import BERNOULLI_MEANS, GAUSSIAN_SIGMA, draw_arm_means, pull_arm
+
+HORIZON = 50  # the bandit horizon of every episode (the paper's T)
+UCB_PROMPT_SHARE = 0.12  # decisions asked with the knowing-doing UCB prompt
+COT_SHARE = 0.65  # default-prompt decisions asked with the chain-of-thought instruction
+#: During the reading warm-up (the first steps of pretraining) episodes stop by this step: short
+#: histories, where most worked means are a single reward to copy, teach the model to find an arm's
+#: rewards before it has to average 50 of them.
+WARMUP_LAST_STEP = 16
+
+
+@dataclass(frozen=True)
+class Episode:
+    """Decisions of one demonstrator episode: ``prompts[i]`` is answered by ``answers[i]``.
+
+    Prompts are in decision order; every answer starts with ``"\\n"`` (the model is trained on
+    ``prompt + "\\n" + answer``, as it is asked at inference: the prompt alone).
+    """
+
+    prompts: list[str]
+    answers: list[str]
+    task: str
+
+    def __post_init__(self) -> None:
+        if not self.prompts or len(self.prompts) != len(self.answers):
+            raise ValueError(f"an episode needs as many answers as prompts (>= 1), got "
+                             f"{len(self.prompts)} prompts and {len(self.answers)} answers")
+
+
+def _pick(rng: np.random.Generator, options: dict) -> object:
+    """Draw a key of ``options`` with probability proportional to its value."""
+    keys = list(options)
+    p = np.array([options[k] for k in keys], dtype=float)
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+def sample_bandit_episode(
+    rng: np.random.Generator, max_decisions: int = 16, *, warmup: bool = False
+) -> Episode:
+    """A TextBandit-v0 episode of a demonstrator, with up to ``max_decisions`` of its decisions.
+
+    ``warmup=True`` draws the reading warm-up's episodes instead: Gaussian rewards, no history window,
+    a last step uniform in 0..16 and every decision asked with the default chain-of-thought prompt
+    (no summary, no UCB prompt): the model learns to read short histories first.
+
+    Per episode: 10 arms 70 % (5 and 20 arms 15 % each); Gaussian 85 % (noise medium 60 %, low 20 %,
+    high 20 %), Bernoulli 15 % (easy / hard); button labels 90 %, continuous 10 %; a history window of
+    5-20 steps 5 %; horizon 50; the demonstrator of :func:`sample_bandit_demonstrator`. The episode is
+    played to a last step drawn uniformly in 0..49, and the decisions are that step and others drawn
+    uniformly without replacement before it. Per decision: the knowing-doing UCB prompt 12 %
+    (answered by the UCB-prompt demonstrator, on the same history), else chain-of-thought 65 % /
+    action only 35 %; the context summary 50 % of UCB prompts, 10 % of the others.
+    """
+    k = int(_pick(rng, {10: 0.7, 5: 0.15, 20: 0.15}))
+    distribution = "gaussian" if warmup else str(_pick(rng, {"gaussian": 0.85, "bernoulli": 0.15}))
+    if distribution == "gaussian":
+        noise = str(_pick(rng, {"medium": 0.6, "low": 0.2, "high": 0.2}))
+        sigma = GAUSSIAN_SIGMA[noise]
+    else:
+        noise, sigma = str(_pick(rng, {n: 1.0 for n in BERNOULLI_MEANS})), 0.0
+    variant = str(_pick(rng, {"button": 0.9, "continuous": 0.1}))
+    window = int(rng.choice([5, 10, 20])) if rng.random() < 0.05 and not warmup else None
+    last = int(rng.integers(WARMUP_LAST_STEP + 1 if warmup else HORIZON))
+    names = bt.arm_names(k, variant)
+    means = draw_arm_means(rng, k, distribution, noise)
+    demonstrator = sample_bandit_demonstrator(rng, k, "default")
+
+    counts = np.zeros(k, dtype=np.int64)
+    sums = np.zeros(k)
+    history: list[tuple[int, float]] = []
+    states: list[tuple[np.ndarray, np.ndarray, int, str]] = []  # (counts, sums, arm, kind) at each t
+    for _ in range(last + 1):
+        arm, kind = demonstrator.act(counts, sums, rng)
+        states.append((counts.copy(), sums.copy(), arm, kind))
+        reward = pull_arm(rng, float(means[arm]), distribution, sigma)
+        history.append((arm, reward))
+        counts[arm] += 1
+        # the demonstrator sees the rounded reward the prompt shows, as the model will
+        sums[arm] += float(bt.format_reward(reward, distribution))
+
+    n = min(max_decisions, last + 1)
+    steps = sorted([last, *rng.choice(last, size=n - 1, replace=False).tolist()]) if last else [0]
+    ucb_demonstrator = BanditDemonstrator("ucb_prompt")
+    prompts, answers = [], []
+    for t in steps:
+        counts_t, sums_t, arm, kind = states[t]
+        style = "ucb" if rng.random() < UCB_PROMPT_SHARE and not warmup else "default"
+        cot = style == "ucb" or warmup or bool(rng.random() < COT_SHARE)
+        summary = bool(rng.random() < (0.5 if style == "ucb" else 0.1)) and not warmup
+        if style == "ucb":  # the same history, another question: answered by the UCB-prompt rule
+            arm, kind = ucb_demonstrator.act(counts_t, sums_t, rng)
+        prompts.append(bt.render_bandit_prompt(
+            names, history[:t], distribution=distribution, horizon=HORIZON, variant=variant, cot=cot,
+            history_window=window, prompt_style=style, context_summary=summary,
+        ))
+        answers.append("\n" + bandit_answer(arm, kind, names, cot=cot, prompt_style=style,
+                                            counts=counts_t, sums=sums_t))
+    return Episode(prompts, answers, "bandit")
+
+
+def sample_tictactoe_episode(rng: np.random.Generator) -> Episode:
+    """A TextTicTacToe-v0 game (vs the random opponent) of a weak demonstrator; every decision.
+
+    Agent first 75 % (the environment's default) or second; legal actions shown 75 % (per game);
+    per decision chain-of-thought 65 % / action only 35 %. The demonstrator is
+    :func:`~agents.base_model.demonstrators.sample_tictactoe_demonstrator`; the answer at a decision is
+    the move it played there.
+    """
+    demonstrator = sample_tictactoe_demonstrator(rng)
+    show_legal = bool(rng.random() < 0.75)
+    board = [0] * 9
+    if rng.random() < 0.25:  # the opponent (player 2) opens
+        board[ttt.random_move(board, rng)] = 2
+    history: list[tuple[str, int, float]] = []
+    prompts, answers = [], []
+    while not ttt.is_over(board):
+        cot = bool(rng.random() < COT_SHARE)
+        cell, kind = demonstrator.act(board, rng)
+        prompts.append(
+            ttt_text.render_tictactoe_prompt(board, history, show_legal_actions=show_legal, cot=cot)
+        )
+        answers.append("\n" + tictactoe_answer(cell, kind, cot=cot, board=board))
+        history.append((ttt.board_string(board), cell, 0.0))
+        board[cell] = 1
+        if not ttt.is_over(board):
+            board[ttt.random_move(board, rng)] = 2
+    return Episode(prompts, answers, "tictactoe")
+
+
+def sample_episode(
+    rng: np.random.Generator, tictactoe_fraction: float, max_decisions: int = 16, *, warmup: bool = False
+) -> Episode:
+    """A tic-tac-toe game with probability ``tictactoe_fraction``, else a bandit episode.
+
+    ``warmup=True``: a reading warm-up bandit episode (see :func:`sample_bandit_episode`), always.
+    """
+    if warmup:
+        return sample_bandit_episode(rng, max_decisions, warmup=True)
+    if rng.random() < tictactoe_fraction:
+        return sample_tictactoe_episode(rng)
+    return sample_bandit_episode(rng, max_decisions)
