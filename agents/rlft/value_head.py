@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from agents.llm.compat import cache_kwargs, logits_kwargs, new_cache, output_cache
 from agents.rlft.packing import PackedBatch, PackedSequence
 
 
@@ -89,7 +90,7 @@ def packed_forward(
         position_ids=batch.position_ids,
         output_hidden_states=True,
         use_cache=False,
-        logits_to_keep=1,  # the full (B, L, V) logits are never needed: we project N rows below
+        **logits_kwargs(lm, 1),  # the full (B, L, V) logits are never needed: we project N rows below
     )
     hidden = out.hidden_states[-1]  # (B, L, H), after the final norm
     logp, entropy = _token_logprobs(
@@ -140,7 +141,8 @@ def tree_forward(
         position_ids=seq.position_ids[:n_trunk].to(device)[None],
         use_cache=True,
         output_hidden_states=True,
-        logits_to_keep=1,
+        **cache_kwargs(lm, new_cache(lm)),
+        **logits_kwargs(lm, 1),
     )
     hidden = [out.hidden_states[-1][0]]  # trunk (N, H)
     seg = seq.segment[n_trunk:]
@@ -162,16 +164,16 @@ def tree_forward(
         branch_part = (j[None, :, None] >= j[None, None, :]) & valid_key[:, None, :]  # (T, b, b) causal
         branch_part = branch_part | torch.eye(width, dtype=torch.bool)[None]  # padding queries see themselves
         mask = torch.cat([trunk_part, branch_part], dim=-1)[:, None]  # (T, 1, b, N + b)
-        cache = out.past_key_values
+        cache = output_cache(out)
         cache.batch_repeat_interleave(n_branch)
         out_b = lm(
             input_ids=ids.to(device),
             position_ids=pos.to(device),
             attention_mask=mask.to(device),
-            past_key_values=cache,
             use_cache=True,
             output_hidden_states=True,
-            logits_to_keep=1,
+            **cache_kwargs(lm, cache),
+            **logits_kwargs(lm, 1),
         )
         hidden.append(out_b.hidden_states[-1][seg.to(device), col.to(device)])  # (M, H) in packed order
     packed_hidden = torch.cat(hidden)  # (L, H): the hidden state of every packed position
