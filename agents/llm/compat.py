@@ -18,8 +18,8 @@ deprecation warning, and a future release that drops the old name keeps working.
 from the model's own ``forward`` signature (through peft and DDP wrappers), so a model class that still
 uses the old name (``trust_remote_code`` models) gets the old name.
 
-The cache object is always a ``transformers`` ``Cache`` (:func:`new_cache` passes an empty one in), never
-the legacy tuple format that older releases returned when no cache object was given.
+The cache object is a ``transformers`` ``Cache`` (:func:`new_cache` passes an empty one in, so no
+release hands back the legacy tuple format), except for model classes that predate cache objects.
 """
 
 from __future__ import annotations
@@ -105,8 +105,15 @@ def output_cache(output: Any) -> Any:
     return output.past_key_values
 
 
-def new_cache(model: Any) -> DynamicCache:
-    """An empty ``DynamicCache`` laid out for ``model`` (per-layer types from its config where supported)."""
+def new_cache(model: Any) -> DynamicCache | None:
+    """An empty ``DynamicCache`` laid out for ``model`` (per-layer types from its config where supported).
+
+    ``None`` for a model class that predates cache objects (e.g. GPT-2 in transformers 4.45, which marks
+    itself ``_supports_cache_class = False``): it then returns the legacy tuples, which
+    :func:`repeat_rows` and ``agents.llm.scoring.select_cache_rows`` handle too.
+    """
+    if getattr(unwrap_model(model), "_supports_cache_class", True) is False:
+        return None
     if "config" in inspect.signature(DynamicCache.__init__).parameters:
         return DynamicCache(config=unwrap_model(model).config)
     return DynamicCache()
@@ -136,6 +143,15 @@ def cache_tensors(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor] | None] 
             for k, v in zip(cache.key_cache, cache.value_cache, strict=True)
         ]
     return None
+
+
+def repeat_rows(cache: Any, repeats: int) -> Any:
+    """Repeat every batch row ``repeats`` times (``repeat_interleave``): in place for a ``Cache``, rebuilt
+    for the legacy tuple format."""
+    if hasattr(cache, "batch_repeat_interleave"):
+        cache.batch_repeat_interleave(repeats)
+        return cache
+    return tuple(tuple(t.repeat_interleave(repeats, dim=0) for t in layer) for layer in cache)
 
 
 def set_layer(cache: DynamicCache, layer_idx: int, keys: torch.Tensor, values: torch.Tensor) -> None:

@@ -218,7 +218,7 @@ def convert_gguf(gguf_file: Path, out: Path) -> None:
         import gguf  # noqa: F401  (transformers reads GGUF files through it)
     except ImportError as error:
         raise ImportError(
-            "building a named model needs the 'gguf' package: pip install 'textrl[real]' (or: pip install gguf)"
+            "building a named model needs the 'gguf' package: pip install 'textrl[real]' or pip install gguf"
         ) from error
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from agents.llm.compat import cache_kwargs, logits_kwargs, new_cache, output_cache
+from agents.llm.compat import cache_kwargs, logits_kwargs, new_cache, output_cache, repeat_rows
 from agents.rlft.packing import PackedBatch, PackedSequence
 
 
@@ -164,8 +164,7 @@ def tree_forward(
         branch_part = (j[None, :, None] >= j[None, None, :]) & valid_key[:, None, :]  # (T, b, b) causal
         branch_part = branch_part | torch.eye(width, dtype=torch.bool)[None]  # padding queries see themselves
         mask = torch.cat([trunk_part, branch_part], dim=-1)[:, None]  # (T, 1, b, N + b)
-        cache = output_cache(out)
-        cache.batch_repeat_interleave(n_branch)
+        cache = repeat_rows(output_cache(out), n_branch)
         out_b = lm(
             input_ids=ids.to(device),
             position_ids=pos.to(device),
