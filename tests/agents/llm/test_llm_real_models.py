@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import transformers
 
 from agents.llm import load_model_and_tokenizer
 from agents.llm import real_models as rm
@@ -48,7 +49,9 @@ def test_unknown_name_lists_the_known_ones():
 
 def test_cache_dir_follows_the_env_var(tmp_path, monkeypatch):
     monkeypatch.setenv("TEXTRL_CACHE", str(tmp_path))
-    assert rm.named_model_dir("smollm2-135m-instruct") == tmp_path / "models" / "smollm2-135m-instruct-0.1.2"
+    major = transformers.__version__.split(".")[0]
+    expected = tmp_path / "models" / f"smollm2-135m-instruct-0.1.2-transformers{major}"
+    assert rm.named_model_dir("smollm2-135m-instruct") == expected
     monkeypatch.delenv("TEXTRL_CACHE")
     assert rm.default_cache_dir() == Path.home() / ".cache" / "textrl"
 
@@ -121,7 +124,7 @@ def test_concurrent_builders_build_once(tmp_path, monkeypatch, tiny_chat):
     for thread in threads:
         thread.join()
     assert builds == [b"weights"]
-    folder = tmp_path / "cache" / "models" / "smollm2-135m-instruct-0.1.2"
+    folder = rm.named_model_dir("smollm2-135m-instruct", tmp_path / "cache")
     assert results == [folder, folder]
     info = json.loads((folder / "textrl_model.json").read_text())
     assert info["gguf_sha256"] == spec.gguf_sha256 and info["build_format"] == rm.BUILD_FORMAT

@@ -63,7 +63,8 @@ def test_prompts_use_the_chat_template(policy):
     (ids,) = policy.encode_prompts(["Pick ACTION=red or ACTION=blue."])
     text = tok.decode(ids)
     assert text.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
-    assert text.endswith("<|im_start|>user\nPick ACTION=red or ACTION=blue.<|im_end|>\n<|im_start|>assistant\n")
+    user_turn = "<|im_start|>user\nPick ACTION=red or ACTION=blue.<|im_end|>\n"
+    assert text.endswith(user_turn + "<|im_start|>assistant\n")
 
 
 def test_trainer_logprobs_equal_the_rollouts(policy):
@@ -91,7 +92,8 @@ def test_trainer_logprobs_equal_the_rollouts(policy):
     finished = [c for c in completions if c and c[-1] == eos]
     assert finished, "no sampled turn ended with <|im_end|>; pick another sample_seed"
     assert all(eos not in c[:-1] for c in completions)  # decoding stops at the end-of-turn token
-    assert all(len(lp) == len(c) for e in episodes for lp, c in zip(e.logprobs, e.completion_ids, strict=True))
+    for e in episodes:
+        assert [len(lp) for lp in e.logprobs] == [len(c) for c in e.completion_ids]
     expected_targets = torch.tensor([t for c in completions for t in c])
     rollout_logp = torch.cat([lp for e in episodes for lp in e.logprobs])
 
