@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from agents.llm.compat import cache_kwargs, logits_kwargs, new_cache, output_cache, repeat_rows
+from agents.rlft.logprobs import token_logprobs
 from agents.rlft.packing import PackedBatch, PackedSequence
 
 
@@ -105,18 +106,11 @@ def packed_forward(
 def _token_logprobs(
     lm: nn.Module, selected: torch.Tensor, target_ids: torch.Tensor, need_entropy: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Log-prob ``(N,)`` of each target from the hidden states ``(N, H)`` that predict it (+ entropy)."""
-    logits = lm.get_output_embeddings()(selected).float()  # (N, V)
+    """Log-prob ``(N,)`` of each target from the hidden states ``(N, H)`` that predict it (+ entropy),
+    in chunks of rows (:mod:`agents.rlft.logprobs`): the full ``(N, V)`` logits never exist at once."""
     cap = getattr(getattr(lm, "config", None), "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    logp_all = torch.log_softmax(logits, dim=-1)  # (N, V)
-    logp = logp_all.gather(-1, target_ids[:, None]).squeeze(-1)  # (N,)
-    entropy = None
-    if need_entropy:
-        with torch.no_grad():
-            entropy = -(logp_all.exp() * logp_all).sum(-1)  # (N,)
-    return logp, entropy
+    head = lm.get_output_embeddings()
+    return token_logprobs(head, selected, target_ids, cap=cap, need_entropy=need_entropy)
 
 
 def _cat(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
