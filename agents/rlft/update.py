@@ -6,7 +6,9 @@ Reading order (CleanRL style), all in :func:`ppo_update`:
 2. Without gradients: log-probs of the generated tokens under the frozen reference model, and, when
    needed (several epochs or minibatches, GAE, or KL in the reward), under the rollout policy
    ("old" log-probs) with its values. With one epoch and one minibatch the old log-probs are the
-   current ones detached (ratio 1 at the only step), which saves a forward pass.
+   current ones detached (ratio 1 at the only step), which saves a forward pass; otherwise, in
+   float32 at temperature 1 without a value head, the rollout's own log-probs are the old ones
+   (the rollout computed them from the same weights), which saves it too.
 3. Turn rewards = environment reward + exploration bonus (- beta * sum of the turn's k1 KL when
    ``kl_in="reward"``); advantages by Monte Carlo returns with a per-step baseline or by GAE; each
    generated token gets its turn's advantage (per-turn credit).
@@ -70,6 +72,16 @@ def prepare(episodes: Sequence[Episode], *, packing: str = "tree") -> Prepared:
         turns += len(episode)
         tokens += count
     return Prepared(sequences, turn_start, token_start, token_count, turns, tokens)
+
+
+def rollout_logprobs(episodes: Sequence[Episode], num_tokens: int) -> torch.Tensor | None:
+    """``(N,)`` the sampling policy's log-probs of every generated token, flat in training order, or
+    ``None`` when some turn was recorded without them."""
+    parts = [lp for e in episodes for lp in e.logprobs]
+    if any(len(e.logprobs) != len(e) for e in episodes) or not parts:
+        return None
+    flat = torch.cat(parts).float()
+    return flat if flat.numel() == num_tokens else None
 
 
 def micro_batches(order: Sequence[int], size: int) -> list[list[int]]:
@@ -146,20 +158,31 @@ def ppo_update(
     n_episodes = len(episodes)
     mbs = config.micro_batch_episodes
     need_old = config.epochs > 1 or config.num_minibatches > 1 or with_values or config.kl_in == "reward"
+    # The rollout's own log-probs are the old ones when they are exact: float32 (no autocast), T = 1,
+    # and no value head whose values need the pass anyway (equal within 1e-4, tested on SmolLM2).
+    rollout_logp = rollout_logprobs(episodes, prep.num_tokens)
+    old_from_rollout = (
+        need_old
+        and rollout_logp is not None
+        and not with_values
+        and config.temperature == 1.0
+        and getattr(accelerator, "mixed_precision", "no") == "no"
+    )
 
     # ---- 2. scores without gradients
     ref_logp = torch.zeros(prep.num_tokens)  # (N,)
-    old_logp = torch.zeros(prep.num_tokens)  # (N,)
+    old_logp = rollout_logp if old_from_rollout else torch.zeros(prep.num_tokens)  # (N,)
     old_values = torch.zeros(prep.num_turns)  # (T,)
     use_ref = ref_forward is not None and config.kl_coef > 0
-    if use_ref or need_old:
+    old_pass = need_old and not old_from_rollout
+    if use_ref or old_pass:
         with torch.no_grad():
             for chunk in micro_batches(range(n_episodes), mbs):
                 batch = _collate(prep, chunk, pad_id, bool_mask, device, config.packing)
                 idx = _token_index(prep, chunk)
                 if use_ref:
                     ref_logp[idx] = ref_forward(batch).float().cpu()
-                if need_old:
+                if old_pass:
                     with accelerator.autocast():
                         logp, _, values = unwrapped(batch, need_entropy=False)
                     old_logp[idx] = logp.float().cpu()
@@ -255,6 +278,7 @@ def ppo_update(
             "train/advantage_std": float(advantages.std()) if advantages.numel() > 1 else 0.0,
             "train/lr": float(scheduler.get_last_lr()[0]),
             "train/sequence_tokens": float(sum(len(s) for seqs in prep.sequences for s in seqs)),
+            "train/old_logprobs_from_rollout": float(old_from_rollout),
         }
     )
     if not with_values:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from agents.llm.compat import cache_kwargs, logits_kwargs, new_cache, output_cache, repeat_rows
+from agents.rlft.logprobs import token_logprobs
 from agents.rlft.packing import PackedBatch, PackedSequence
 
 
@@ -89,7 +91,7 @@ def packed_forward(
         position_ids=batch.position_ids,
         output_hidden_states=True,
         use_cache=False,
-        logits_to_keep=1,  # the full (B, L, V) logits are never needed: we project N rows below
+        **logits_kwargs(lm, 1),  # the full (B, L, V) logits are never needed: we project N rows below
     )
     hidden = out.hidden_states[-1]  # (B, L, H), after the final norm
     logp, entropy = _token_logprobs(
@@ -104,18 +106,11 @@ def packed_forward(
 def _token_logprobs(
     lm: nn.Module, selected: torch.Tensor, target_ids: torch.Tensor, need_entropy: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Log-prob ``(N,)`` of each target from the hidden states ``(N, H)`` that predict it (+ entropy)."""
-    logits = lm.get_output_embeddings()(selected).float()  # (N, V)
+    """Log-prob ``(N,)`` of each target from the hidden states ``(N, H)`` that predict it (+ entropy),
+    in chunks of rows (:mod:`agents.rlft.logprobs`): the full ``(N, V)`` logits never exist at once."""
     cap = getattr(getattr(lm, "config", None), "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    logp_all = torch.log_softmax(logits, dim=-1)  # (N, V)
-    logp = logp_all.gather(-1, target_ids[:, None]).squeeze(-1)  # (N,)
-    entropy = None
-    if need_entropy:
-        with torch.no_grad():
-            entropy = -(logp_all.exp() * logp_all).sum(-1)  # (N,)
-    return logp, entropy
+    head = lm.get_output_embeddings()
+    return token_logprobs(head, selected, target_ids, cap=cap, need_entropy=need_entropy)
 
 
 def _cat(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
@@ -140,7 +135,8 @@ def tree_forward(
         position_ids=seq.position_ids[:n_trunk].to(device)[None],
         use_cache=True,
         output_hidden_states=True,
-        logits_to_keep=1,
+        **cache_kwargs(lm, new_cache(lm)),
+        **logits_kwargs(lm, 1),
     )
     hidden = [out.hidden_states[-1][0]]  # trunk (N, H)
     seg = seq.segment[n_trunk:]
@@ -162,16 +158,15 @@ def tree_forward(
         branch_part = (j[None, :, None] >= j[None, None, :]) & valid_key[:, None, :]  # (T, b, b) causal
         branch_part = branch_part | torch.eye(width, dtype=torch.bool)[None]  # padding queries see themselves
         mask = torch.cat([trunk_part, branch_part], dim=-1)[:, None]  # (T, 1, b, N + b)
-        cache = out.past_key_values
-        cache.batch_repeat_interleave(n_branch)
+        cache = repeat_rows(output_cache(out), n_branch)
         out_b = lm(
             input_ids=ids.to(device),
             position_ids=pos.to(device),
             attention_mask=mask.to(device),
-            past_key_values=cache,
             use_cache=True,
             output_hidden_states=True,
-            logits_to_keep=1,
+            **cache_kwargs(lm, cache),
+            **logits_kwargs(lm, 1),
         )
         hidden.append(out_b.hidden_states[-1][seg.to(device), col.to(device)])  # (M, H) in packed order
     packed_hidden = torch.cat(hidden)  # (L, H): the hidden state of every packed position

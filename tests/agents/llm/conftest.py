@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
 from agents.llm import LLMPolicy
 from agents.llm.tiny import make_tiny_model
 
-torch.set_num_threads(2)  # the test machine's cores are shared
+# the test machine's 2 cores; TEXTRL_TEST_THREADS=1 on a machine busy with other work, where two
+# threads each waiting for a core make a forward pass many times slower than one thread
+torch.set_num_threads(int(os.environ.get("TEXTRL_TEST_THREADS", "2")))
 
 
 @pytest.fixture(scope="session")

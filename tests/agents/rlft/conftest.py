@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
 from agents.llm.tiny import make_tiny_model
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("TEXTRL_TEST_THREADS", "2")))  # see tests/agents/llm/conftest.py
 
 
 @pytest.fixture(scope="session")

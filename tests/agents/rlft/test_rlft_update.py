@@ -126,3 +126,31 @@ def test_exploration_bonus_and_rollout_metrics():
     assert m["env/greedy_fraction"] == 0.0  # step 1 chose an untried arm (exploration, not greedy)
     with pytest.raises(ValueError, match="at least one episode"):
         rollout_metrics([])
+
+
+def test_old_logprobs_from_the_rollout_replace_the_old_pass(tiny_llama):
+    """With two epochs the old log-probs are needed; the rollout recorded them (fp32, T = 1), so the
+    update takes them instead of a forward pass and ends with the same weights as with the pass."""
+    import gymnasium as gym
+
+    import textrl_envs  # noqa: F401
+    from agents.llm import LLMPolicy
+    from agents.rlft.rollout import collect_rollout
+
+    finals, flags = [], []
+    for keep_rollout_logprobs in (True, False):
+        lm, tok, cfg, model, opt, sched, acc = setup(tiny_llama, epochs=2, kl_coef=0.0)
+        policy = LLMPolicy(lm, tok, max_new_tokens=6)
+        envs = [gym.make("TextBandit-v0", n_arms=3, horizon=3, cot=False) for _ in range(2)]
+        episodes = collect_rollout(policy, envs, [[5], [6]], sample_seed=0, temperature=1.0)
+        if not keep_rollout_logprobs:
+            for e in episodes:
+                e.logprobs = []
+        metrics = ppo_update(
+            model, None, episodes, cfg, opt, sched, acc, pad_id=0, generator=torch.Generator().manual_seed(0)
+        )
+        flags.append(metrics["train/old_logprobs_from_rollout"])
+        finals.append({k: v.clone() for k, v in lm.state_dict().items()})
+    assert flags == [1.0, 0.0]
+    for k, v in finals[0].items():
+        torch.testing.assert_close(v, finals[1][k], atol=1e-4, rtol=1e-3)  # float noise through Adam
