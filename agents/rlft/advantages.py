@@ -13,7 +13,10 @@ bootstrapped past an episode end.
   episodes have a fixed length, so step ``t`` of every episode faces the same number of remaining
   pulls): ``"mc"`` subtracts the mean at that step, ``"loo"`` the mean of the *other* episodes
   (leave-one-out, unbiased), ``"grpo"`` subtracts the mean and divides by the standard deviation
-  (group-relative, as in GRPO, with the group = the rollout's episodes at that step).
+  (group-relative, as in GRPO, with the group = the rollout's episodes at that step). With
+  ``groups`` (one id per turn, e.g. the episode's environment seed when several episodes replay the
+  same seed), the baseline is taken within each group at each step: episodes that faced the same
+  arm means are compared with each other only, which removes the variance of the draw of the means.
 """
 
 from __future__ import annotations
@@ -85,13 +88,19 @@ def step_indices(dones: torch.Tensor) -> torch.Tensor:
 
 
 def step_baseline_advantages(
-    returns: torch.Tensor, steps: torch.Tensor, baseline: str = "mc", eps: float = 1e-6
+    returns: torch.Tensor,
+    steps: torch.Tensor,
+    baseline: str = "mc",
+    eps: float = 1e-6,
+    groups: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Advantages from Monte Carlo returns with a per-step-index baseline across episodes.
 
     Args:
         returns: ``(N,)`` rewards-to-go.
         steps: ``(N,)`` step index of each turn (:func:`step_indices`).
+        groups: ``(N,)`` optional group id of each turn; the baseline is then computed within each
+            (group, step) instead of each step.
         baseline: ``"mc"`` (minus the mean at that step), ``"loo"`` (minus the mean of the other
             episodes at that step; 0 advantage when a step has a single episode), ``"grpo"``
             (``(R - mean) / (std + eps)`` at that step, population std).
@@ -102,6 +111,10 @@ def step_baseline_advantages(
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
     _check_flat("steps", steps, returns.shape[0])
+    if groups is not None:
+        _check_flat("groups", groups, returns.shape[0])
+        # one key per (group, step): steps are < N, so group * (N + 1) + step never collides
+        steps = torch.unique(groups, return_inverse=True)[1] * (returns.shape[0] + 1) + steps
     adv = torch.zeros_like(returns)
     for s in torch.unique(steps).tolist():
         idx = steps == s

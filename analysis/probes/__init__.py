@@ -1,9 +1,11 @@
-"""Probes that query an agent: frequency bias and the knowing-doing gap (SPEC "Measurements").
+"""Probes that query an agent: frequency bias, the knowing-doing gap (SPEC "Measurements"), reading.
 
 - :func:`frequency_bias` / :func:`frequency_bias_shares` / :func:`entropy_repetition_correlation`
 - :func:`knowing_doing` / :func:`knowing_doing_table` / :func:`knowing_doing_counts`
+- :func:`reading` / :func:`reading_scores`: does the agent's choice follow the rewards it reads?
 - :func:`parse_ucb_values`: the tolerant ``<ucb_values>`` parser.
-- :func:`run_probes`: run both and write ``frequency_bias.csv``, ``knowing_doing.csv``, ``probes.json``.
+- :func:`run_probes`: run them and write ``frequency_bias.csv``, ``knowing_doing.csv``, ``reading.csv``,
+  ``probes.json``.
 - :mod:`analysis.probes.scripted`: agents with known behaviour, to validate the probes.
 
 An agent with ``score(observations, candidates)`` (an ``LLMAgent``) is probed for frequency bias
@@ -19,6 +21,7 @@ from analysis.probes.frequency_bias import (
     frequency_bias_shares,
 )
 from analysis.probes.knowing_doing import knowing_doing, knowing_doing_counts, knowing_doing_table
+from analysis.probes.reading import format_reading_scores, reading, reading_scores
 from analysis.probes.run import PROBE_FILES, run_probes
 from analysis.probes.scripted import FrequentAgent, GreedyMeanAgent, UCBRationaleAgent
 from analysis.probes.ucb_parsing import paper_ucb_values, parse_ucb_values
@@ -34,7 +37,10 @@ __all__ = [
     "knowing_doing",
     "knowing_doing_counts",
     "knowing_doing_table",
+    "format_reading_scores",
     "paper_ucb_values",
     "parse_ucb_values",
+    "reading",
+    "reading_scores",
     "run_probes",
 ]

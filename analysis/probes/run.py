@@ -1,13 +1,14 @@
-"""Run both probes on an agent and write their outputs into a run directory.
+"""Run the probes on an agent and write their outputs into a run directory.
 
 Files written (each atomically: temp file, then ``os.replace``), read back by ``textrl report``:
 
 - ``frequency_bias.csv``: one row per probe prompt (columns ``FREQUENCY_BIAS_COLUMNS``).
 - ``knowing_doing.csv``: one row per probe prompt (columns ``KNOWING_DOING_COLUMNS``; the ``answer``
   column holds the full answer text, so a reader can check any classification).
+- ``reading.csv``: one row per reading-probe prompt (columns ``READING_COLUMNS``), when asked for.
 - ``probes.json``: the settings of each probe and their headline numbers
   (``frequency_bias.shares``, ``frequency_bias.entropy_repetition_correlation``,
-  ``knowing_doing.table``, ``knowing_doing.counts``).
+  ``knowing_doing.table``, ``knowing_doing.counts``, ``reading.scores``).
 
 Example::
 
@@ -33,14 +34,17 @@ from analysis.probes.frequency_bias import (
     frequency_bias_shares,
 )
 from analysis.probes.knowing_doing import knowing_doing, knowing_doing_counts, knowing_doing_table
+from analysis.probes.reading import reading, reading_scores
 
-__all__ = ["PROBE_FILES", "run_probes"]
+__all__ = ["PROBE_FILES", "PROBE_NAMES", "run_probes"]
 
 PROBE_FILES = {
     "frequency_bias": "frequency_bias.csv",
     "knowing_doing": "knowing_doing.csv",
+    "reading": "reading.csv",
     "meta": "probes.json",
 }
+PROBE_NAMES = ("frequency_bias", "knowing_doing", "reading")
 
 
 def _jsonable(value: Any) -> Any:
@@ -66,6 +70,7 @@ def run_probes(
     *,
     frequency_bias_kwargs: dict[str, Any] | None = None,
     knowing_doing_kwargs: dict[str, Any] | None = None,
+    reading_kwargs: dict[str, Any] | None = None,
     probes: tuple[str, ...] = ("frequency_bias", "knowing_doing"),
     progress: bool = True,
 ) -> dict[str, Path]:
@@ -75,21 +80,19 @@ def run_probes(
         agent: the agent to probe (see :func:`~analysis.probes.frequency_bias.frequency_bias` and
             :func:`~analysis.probes.knowing_doing.knowing_doing` for what each needs).
         out_dir: the run directory (usually the one ``textrl evaluate`` wrote).
-        frequency_bias_kwargs, knowing_doing_kwargs: keyword arguments of the two probes.
-        probes: which probes to run.
+        frequency_bias_kwargs, knowing_doing_kwargs, reading_kwargs: keyword arguments of the probes.
+        probes: which probes to run (any of ``PROBE_NAMES``; the reading probe only when named).
         progress: show tqdm bars.
 
     Returns:
-        ``{"frequency_bias": path, "knowing_doing": path, "meta": path}`` for the files written.
+        ``{"frequency_bias": path, "knowing_doing": path, ..., "meta": path}`` for the files written.
 
     Raises:
         ValueError: an unknown probe name.
     """
-    unknown = sorted(set(probes) - {"frequency_bias", "knowing_doing"})
+    unknown = sorted(set(probes) - set(PROBE_NAMES))
     if unknown or not probes:
-        raise ValueError(
-            f"probes must be a non-empty subset of ('frequency_bias', 'knowing_doing'), got {probes}"
-        )
+        raise ValueError(f"probes must be a non-empty subset of {PROBE_NAMES}, got {probes}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     meta: dict[str, Any] = {"agent": getattr(agent, "name", type(agent).__name__)}
@@ -116,6 +119,12 @@ def run_probes(
             "table": _records(knowing_doing_table(rows)),
             "counts": _jsonable(knowing_doing_counts(rows)),
         }
+    if "reading" in probes:
+        kwargs = dict(reading_kwargs or {})
+        rows = reading(agent, progress=progress, **kwargs)
+        written["reading"] = out / PROBE_FILES["reading"]
+        write_text(written["reading"], rows.to_csv(index=False))
+        meta["reading"] = {"settings": _jsonable(kwargs), "scores": _records(reading_scores(rows))}
     written["meta"] = out / PROBE_FILES["meta"]
     write_text(written["meta"], json.dumps(meta, indent=2) + "\n")
     return written

@@ -76,6 +76,26 @@ def test_step_indices_and_baselines():
     torch.testing.assert_close(grpo, expected)
 
 
+def test_group_baselines_compare_episodes_of_the_same_group_only():
+    # four 2-step episodes, two groups (e.g. two environment seeds, each played twice)
+    d = torch.tensor([False, True] * 4)
+    steps = step_indices(d)
+    groups = torch.tensor([7, 7, 7, 7, 9, 9, 9, 9])
+    ret = torch.tensor([3.0, 1.0, 5.0, 2.0, 10.0, 0.0, 20.0, 4.0], dtype=torch.float64)
+    # group 7: step 0 {3, 5} mean 4, step 1 {1, 2} mean 1.5; group 9: step 0 {10, 20} mean 15, step 1 {0, 4}
+    torch.testing.assert_close(
+        step_baseline_advantages(ret, steps, "mc", groups=groups),
+        torch.tensor([-1.0, -0.5, 1, 0.5, -5, -2, 5, 2], dtype=torch.float64),
+    )
+    # one group for all is the plain per-step baseline
+    torch.testing.assert_close(
+        step_baseline_advantages(ret, steps, "loo", groups=torch.zeros(8, dtype=torch.long)),
+        step_baseline_advantages(ret, steps, "loo"),
+    )
+    with pytest.raises(ValueError, match="groups must be a 1-D tensor of length 8"):
+        step_baseline_advantages(ret, steps, "mc", groups=torch.zeros(3, dtype=torch.long))
+
+
 def test_loo_single_episode_gives_zero():
     adv = step_baseline_advantages(torch.tensor([4.0]), torch.tensor([0]), "loo")
     assert adv.tolist() == [0.0]
