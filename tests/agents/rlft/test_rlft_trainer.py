@@ -15,7 +15,7 @@ from agents.cli import main as textrl_main
 from agents.rlft import trainer as trainer_module
 from agents.rlft.checkpoint import latest_checkpoint
 from agents.rlft.config import RLFTConfig
-from agents.rlft.trainer import train
+from agents.rlft.trainer import SetupError, train
 
 ROOT = Path(__file__).resolve().parents[3]
 TINY_ENV = {"n_arms": 3, "horizon": 3}
@@ -32,7 +32,7 @@ def tiny_config(model, out, **overrides):
         micro_batch_episodes=2,
         eval_at_end=False,
         progress=False,
-        log_with="none",
+        report_to="none",
         warmup_steps=1,
         learning_rate=1e-3,
         checkpoint_every=1,
@@ -143,7 +143,7 @@ def test_nonfinite_updates_stop_the_run(tiny_llama, tmp_path, monkeypatch):
 
 
 def test_resume_without_checkpoint_fails(tiny_llama, tmp_path):
-    with pytest.raises(FileNotFoundError, match="holds no complete checkpoint"):
+    with pytest.raises(SetupError, match="holds no complete checkpoint, so there is nothing to continue"):
         train(tiny_config(tiny_llama, tmp_path / "none", resume=True))
 
 

@@ -11,7 +11,7 @@ from accelerate import Accelerator
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from agents.rlft.config import RLFTConfig
-from agents.rlft.optim import lr_factor, make_optimizer, make_scheduler
+from agents.rlft.optim import make_optimizer, make_scheduler
 from agents.rlft.packing import collate, pack_turns
 from agents.rlft.rollout import Episode, exploration_bonus, rollout_metrics
 from agents.rlft.update import ppo_update
@@ -98,10 +98,38 @@ def test_nonfinite_loss_skips_the_step(tiny_llama):
 
 
 def test_lr_schedule_warmup_then_cosine():
-    assert lr_factor(0, 4, 12, 0.01) == pytest.approx(0.25)
-    assert lr_factor(3, 4, 12, 0.01) == pytest.approx(1.0)
-    assert lr_factor(8, 4, 12, 0.01) == pytest.approx(0.01 + 0.99 * 0.5)  # half way through the decay
-    assert lr_factor(12, 4, 12, 0.01) == pytest.approx(0.01)
+    """transformers' schedule (issue 15 replaced ours with it) against values computed by hand:
+    warm-up 4 of 12 steps, lr 1.0, floor 0.01."""
+    cfg = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=4, total_updates=6)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.learning_rate)
+    sched = make_scheduler(opt, cfg, steps_per_update=2)  # 12 optimizer steps
+    lrs = []
+    for _ in range(12):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    cosine = [0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * k / 8)) for k in range(1, 9)]
+    assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0, *cosine])
+    assert lrs[7] == pytest.approx(0.01 + 0.99 * 0.5)  # half way through the decay
+    assert lrs[-1] == pytest.approx(0.01)  # the floor, at the last step
+    # the state survives a checkpoint: a new scheduler loaded from it continues at the same place
+    fresh = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    again = make_scheduler(fresh, cfg, steps_per_update=2)
+    again.load_state_dict(sched.state_dict())
+    assert again.get_last_lr() == sched.get_last_lr()
+
+
+def test_first_step_moves_even_with_one_warmup_step():
+    """Why not transformers' plain get_cosine_with_min_lr_schedule_with_warmup: its warm-up starts at 0."""
+    from transformers import get_cosine_with_min_lr_schedule_with_warmup
+
+    cfg = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=1, total_updates=4)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    make_scheduler(opt, cfg, steps_per_update=1)
+    assert opt.param_groups[0]["lr"] == 1.0
+    plain = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    get_cosine_with_min_lr_schedule_with_warmup(plain, 1, 4, min_lr_rate=0.01)
+    assert plain.param_groups[0]["lr"] == 0.0
 
 
 def test_exploration_bonus_and_rollout_metrics():
