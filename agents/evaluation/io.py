@@ -24,10 +24,10 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # pandas and numpy are imported where used: `textrl --help` imports this module
+    import pandas as pd
 
 STEP_FORMATS = ("parquet", "csv")
 
@@ -106,7 +106,7 @@ def _json_ready(value: Any) -> Any:
         return {str(k): _json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:  # a numpy scalar
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -152,6 +152,8 @@ def write_run(
     """
     if fmt not in STEP_FORMATS:
         raise ValueError(f"fmt must be one of {STEP_FORMATS}, got {fmt!r}")
+    import pandas as pd
+
     if not isinstance(steps, pd.DataFrame):
         raise TypeError(f"steps must be a pandas DataFrame (the tidy step log), got {type(steps).__name__}")
     out = Path(out_dir)
@@ -190,6 +192,8 @@ def load_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     which CSV reads as missing, become ``""``): a parquet and a CSV copy of a log load equal.
     ``run_dir`` may also be the path of a step file itself.
     """
+    import pandas as pd
+
     path = Path(run_dir)
     if path.is_file():
         candidates = [path]

@@ -27,7 +27,7 @@ import typing
 from pathlib import Path
 
 from agents.rlft.config import CHOICES, GROUPS, RLFTConfig, field_names, load_config
-from agents.rlft.config_names import aliases_of
+from agents.rlft.config_names import NOT_APPLICABLE, aliases_of
 
 PROG_ERROR = "textrl train: error:"
 
@@ -70,12 +70,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
             hidden += [f"--{a.replace('_', '-')}" for a in aliases if "_" in a]
             if hidden:
                 group.add_argument(*hidden, help=argparse.SUPPRESS, **common)
+    for name in NOT_APPLICABLE:  # TRL options textrl lacks: accepted here so the error can say why
+        hidden_option = {"default": argparse.SUPPRESS, "help": argparse.SUPPRESS}
+        parser.add_argument(f"--{name}", dest=f"trl:{name}", **hidden_option)
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> RLFTConfig:
     """Build the config: the YAML file of ``--config`` plus every option given."""
     overrides = {name: getattr(args, name) for name in field_names() if hasattr(args, name)}
+    given = [name for name in NOT_APPLICABLE if hasattr(args, f"trl:{name}")]
+    overrides.update({name: getattr(args, f"trl:{name}") for name in given})
     return load_config(getattr(args, "config", None), overrides)
 
 
