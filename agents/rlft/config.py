@@ -113,7 +113,7 @@ class RLFTConfig:
 
     optimizer: str = _opt("adamw", "adamw or adafactor")
     learning_rate: float = _opt(1e-4, "peak learning rate")
-    min_learning_rate: float = _opt(1e-6, "floor of the cosine decay, reached at the last optimizer step")
+    min_learning_rate: float = _opt(1e-6, "floor the cosine decay approaches by the last optimizer step")
     warmup_steps: int = _opt(10, "linear warm-up, in optimizer steps")
     weight_decay: float = _opt(0.0, "decoupled weight decay")
     max_grad_norm: float = _opt(1.0, "clip the gradient norm at this value")

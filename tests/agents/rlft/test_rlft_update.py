@@ -11,7 +11,7 @@ from accelerate import Accelerator
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from agents.rlft.config import RLFTConfig
-from agents.rlft.optim import make_optimizer, make_scheduler
+from agents.rlft.optim import lr_factor, make_optimizer, make_scheduler
 from agents.rlft.packing import collate, pack_turns
 from agents.rlft.rollout import Episode, exploration_bonus, rollout_metrics
 from agents.rlft.update import ppo_update
@@ -97,21 +97,25 @@ def test_nonfinite_loss_skips_the_step(tiny_llama):
         assert torch.equal(v, before[k])
 
 
-def test_lr_schedule_warmup_then_cosine():
-    """transformers' schedule (issue 15 replaced ours with it) against values computed by hand:
-    warm-up 4 of 12 steps, lr 1.0, floor 0.01."""
-    cfg = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=4, total_updates=6)
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.learning_rate)
-    sched = make_scheduler(opt, cfg, steps_per_update=2)  # 12 optimizer steps
+def _lrs(make, steps):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = make(opt)
     lrs = []
-    for _ in range(12):
+    for _ in range(steps):
         lrs.append(opt.param_groups[0]["lr"])
         opt.step()
         sched.step()
-    cosine = [0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * k / 8)) for k in range(1, 9)]
+    return lrs, sched
+
+
+def test_lr_schedule_warmup_then_cosine():
+    """Warm-up 4 of 12 optimizer steps, lr 1.0, floor 0.01: values computed by hand."""
+    cfg = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=4, total_updates=6)
+    lrs, sched = _lrs(lambda opt: make_scheduler(opt, cfg, steps_per_update=2), 12)
+    cosine = [0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * k / 8)) for k in range(8)]
     assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0, *cosine])
-    assert lrs[7] == pytest.approx(0.01 + 0.99 * 0.5)  # half way through the decay
-    assert lrs[-1] == pytest.approx(0.01)  # the floor, at the last step
+    assert lrs[8] == pytest.approx(0.01 + 0.99 * 0.5)  # half way through the decay
+    assert lr_factor(12, 4, 12, 0.01) == pytest.approx(0.01)  # the floor, one step after the last
     # the state survives a checkpoint: a new scheduler loaded from it continues at the same place
     fresh = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     again = make_scheduler(fresh, cfg, steps_per_update=2)
@@ -119,17 +123,22 @@ def test_lr_schedule_warmup_then_cosine():
     assert again.get_last_lr() == sched.get_last_lr()
 
 
-def test_first_step_moves_even_with_one_warmup_step():
-    """Why not transformers' plain get_cosine_with_min_lr_schedule_with_warmup: its warm-up starts at 0."""
-    from transformers import get_cosine_with_min_lr_schedule_with_warmup
-
-    cfg = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=1, total_updates=4)
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    make_scheduler(opt, cfg, steps_per_update=1)
-    assert opt.param_groups[0]["lr"] == 1.0
-    plain = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    get_cosine_with_min_lr_schedule_with_warmup(plain, 1, 4, min_lr_rate=0.01)
-    assert plain.param_groups[0]["lr"] == 0.0
+def test_transformers_schedules_would_lose_steps():
+    """Issue 15 asked to use transformers' cosine-with-floor schedule where nothing is lost. Both of
+    its variants lose something here, so the hand-written schedule stays (agents/rlft/optim.py)."""
+    transformers_optimization = pytest.importorskip("transformers.optimization")
+    one_warmup = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=1, total_updates=4)
+    ours, _ = _lrs(lambda opt: make_scheduler(opt, one_warmup, steps_per_update=1), 4)
+    plain, _ = _lrs(lambda opt: transformers_optimization.get_cosine_with_min_lr_schedule_with_warmup(
+        opt, 1, 4, min_lr_rate=0.01), 4)
+    assert ours[0] == 1.0 and plain[0] == 0.0  # its warm-up starts at 0: the first step does nothing
+    lr_rate = getattr(transformers_optimization, "get_cosine_with_min_lr_schedule_with_warmup_lr_rate", None)
+    if lr_rate is None:  # transformers < 4.54
+        return
+    no_warmup = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=0, total_updates=1)
+    ours, _ = _lrs(lambda opt: make_scheduler(opt, no_warmup, steps_per_update=1), 1)
+    shifted, _ = _lrs(lambda opt: lr_rate(opt, 0, 1, min_lr_rate=0.01), 1)
+    assert ours == [1.0] and shifted == pytest.approx([0.01])  # a one-step run would train at the floor
 
 
 def test_exploration_bonus_and_rollout_metrics():
