@@ -144,23 +144,16 @@ def test_a_failing_run_leaves_the_previous_run_untouched(copy_of, tiny_llama, ov
     assert snapshot(copy_of) == before
 
 
-@pytest.mark.parametrize(
-    ("name", "data", "reason"),
-    [
-        ("model.safetensors", b"junk", r"model.safetensors: SafetensorError"),
-        ("optimizer.pt", b"junk", r"optimizer.pt: "),
-        ("state.json", b"", r"state.json: JSONDecodeError"),
-    ],
-)
 def test_a_corrupt_latest_checkpoint_is_reported_and_the_previous_one_used(
-    finished, copy_of, tiny_llama, capsys, name, data, reason
+    finished, copy_of, tiny_llama, capsys
 ):
-    """Issue 15, item 3: raw library errors that never named the file, and no fallback."""
+    """Issue 15, item 3: raw library errors that never named the file, and no fallback (every file of a
+    checkpoint is covered in test_rlft_checkpoint.py; this is the whole run)."""
     bad = copy_of / "checkpoints" / "step_000003"
-    (bad / name).write_bytes(data)
+    (bad / "model.safetensors").write_bytes(b"junk")
     train(tiny_config(tiny_llama, copy_of, seed=0, resume=True))
     err = capsys.readouterr().err
-    assert f"checkpoint {bad} cannot be restored ({bad / name}" in err and reason.split(":")[0] in err
+    assert f"checkpoint {bad} cannot be restored ({bad / 'model.safetensors'}: SafetensorError" in err
     assert "resuming" in err and "after update 2" in err
     assert read_metrics(copy_of) == finished[1]  # update 3 redone from step 2: the same numbers
     assert (bad / "state.json").read_text().startswith("{")  # rewritten, complete
