@@ -145,7 +145,8 @@ def read_state(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or not isinstance(state.get("update"), int):
         raise CheckpointError(f"{path / 'state.json'}: expected {{\"update\": N, ...}}, got {state!r:.80}")
     if _step(path) is not None and state["update"] != _step(path):
-        raise CheckpointError(f"{path / 'state.json'}: says update {state['update']}, its folder {_step(path)}")
+        message = f"{path / 'state.json'}: says update {state['update']}, its folder {_step(path)}"
+        raise CheckpointError(message)
     return state
 
 
