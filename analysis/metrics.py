@@ -101,7 +101,8 @@ def _check_finite(series: pd.Series, column: str) -> None:
     nan, inf = np.flatnonzero(np.isnan(values)), np.flatnonzero(np.isinf(values))
     if len(nan) == 0 and len(inf) == 0:
         return
-    parts = [f"{kind} in rows {_rows(rows)}" for kind, rows in (("NaN", nan), ("inf", inf)) if len(rows)]
+    parts = [f"{kind} in row{'s' if len(rows) > 1 else ''} {_rows(rows)}"
+             for kind, rows in (("NaN", nan), ("inf", inf)) if len(rows)]
     raise ValueError(
         f"column {column!r} must hold finite numbers, but has {' and '.join(parts)} (0-based rows of the "
         f"step log; {len(nan) + len(inf)} of {len(values)} rows; text that is not a number counts as NaN)"

@@ -190,8 +190,8 @@ def test_report_refuses_or_separates_runs_with_different_settings(tmp_path, fram
     [
         ("regret", [float("nan")] * 8, r"column 'regret' must hold finite numbers, but has NaN in rows "
                                        r"0, 1, 2, 3, 4, 5, 6, 7 \(0-based rows of the step log; 8 of 8"),
-        ("reward", [0.0] * 3 + [float("inf")] + [0.0] * 4, r"column 'reward' .* has inf in rows 3 \("),
-        ("env_reward", [float("nan"), float("-inf")] + [0.0] * 6, r"NaN in rows 0 and inf in rows 1 "),
+        ("reward", [0.0] * 3 + [float("inf")] + [0.0] * 4, r"column 'reward' .* has inf in row 3 \("),
+        ("env_reward", [float("nan"), float("-inf")] + [0.0] * 6, r"NaN in row 0 and inf in row 1 "),
     ],
 )
 def test_report_rejects_non_finite_values(tmp_path, frames, column, values, match, capsys):
