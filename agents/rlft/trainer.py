@@ -26,7 +26,7 @@ Output folder ``config.out`` (:mod:`agents.rlft.run_folder`):
   ``run.json``), the format of ``textrl evaluate``.
 - ``checkpoints/step_XXXXXX/`` (:mod:`agents.rlft.checkpoint`); ``final_model/`` (``save_pretrained``,
   loadable by ``LLMPolicy.from_pretrained``; a LoRA run is merged first) with a ``README.md`` model
-  card (:mod:`agents.rlft.model_card`).
+  card (:mod:`agents.rlft.final_model`).
 
 Only the main process prints (warnings go to stderr).
 """
