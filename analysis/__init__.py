@@ -9,6 +9,16 @@
 
 from __future__ import annotations
 
-from analysis.summary import format_summary, summarize_steps
+from typing import Any
 
 __all__ = ["format_summary", "summarize_steps"]
+
+
+def __getattr__(name: str) -> Any:
+    """``analysis.summarize_steps`` / ``format_summary``, imported on first use: importing the
+    package (as ``textrl --help`` does for ``analysis.cli``) must not pull in pandas and scipy."""
+    if name in __all__:
+        from analysis import summary
+
+        return getattr(summary, name)
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")

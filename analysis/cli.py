@@ -1,6 +1,6 @@
 """The ``textrl report`` sub-command (registered by ``agents/cli.py``)::
 
-    textrl report RUN_DIR [RUN_DIR ...] --out DIR [--names base rlft ucb] [--no-plots]
+    textrl report RUN_DIR [RUN_DIR ...] --out DIR [--names base rlft ucb] [--no-plots] [--separate-settings]
 
 Writes ``DIR/report.md``, ``DIR/summary.csv`` and PNG plots (see :mod:`analysis.report`).
 """
@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="output folder for report.md and the plots")
     parser.add_argument("--names", nargs="+", default=None, help="labels of the runs (default: folder names)")
     parser.add_argument("--no-plots", action="store_true", help="tables only, no PNG plots")
+    parser.add_argument(
+        "--separate-settings",
+        action="store_true",
+        help="show runs of one environment made with different settings (run.json env_settings) as "
+        "separate environments, labelled with the differing settings (default: refuse them)",
+    )
     parser.set_defaults(func=run_report)
     return parser
 
@@ -36,7 +42,13 @@ def run_report(args: argparse.Namespace) -> int:
     from analysis.report import build_report
 
     try:
-        path = build_report(args.run_dirs, args.out, names=args.names, plots_enabled=not args.no_plots)
+        path = build_report(
+            args.run_dirs,
+            args.out,
+            names=args.names,
+            plots_enabled=not args.no_plots,
+            separate_settings=args.separate_settings,
+        )
     except (FileNotFoundError, ValueError) as error:
         print(f"textrl report: error: {error}", file=sys.stderr)
         return 2

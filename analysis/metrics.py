@@ -38,6 +38,7 @@ __all__ = [
     "EPISODE_KEYS",
     "GROUP_KEYS",
     "STEP_COLUMNS",
+    "FINITE_COLUMNS",
     "validate_steps",
     "cumulative_regret",
     "episode_stats",
@@ -63,10 +64,19 @@ STEP_COLUMNS = [
 _UNITS = ("episode", "seed")
 
 
+#: Numeric columns of the step log that must be finite (a NaN regret once summed to "0.000").
+FINITE_COLUMNS = (
+    "seed", "episode", "step", "action_index", "reward", "env_reward", "regret", "optimal_action",
+    "n_actions",
+)  # fmt: skip
+
+
 def validate_steps(
     steps: object, required: Sequence[str] = ("agent", "env_id", "seed", "episode", "step")
 ) -> None:
-    """Raise a clear error unless ``steps`` is a non-empty DataFrame holding the ``required`` columns."""
+    """Raise a clear error unless ``steps`` is a non-empty DataFrame holding the ``required`` columns,
+    with finite numbers in every :data:`FINITE_COLUMNS` column it has (the error names the column and
+    the rows, 0-based positions in the log)."""
     if not isinstance(steps, pd.DataFrame):
         raise TypeError(f"steps must be a pandas DataFrame (the tidy step log), got {type(steps).__name__}")
     if steps.empty:
@@ -77,6 +87,26 @@ def validate_steps(
             f"steps is missing columns {missing}; the tidy step log needs {list(required)} "
             f"(see docs/ARCHITECTURE.md section 2), got {list(steps.columns)}"
         )
+    for column in FINITE_COLUMNS:
+        if column in steps.columns:
+            _check_finite(steps[column], column)
+
+
+def _rows(positions: np.ndarray, shown: int = 10) -> str:
+    return ", ".join(str(int(p)) for p in positions[:shown]) + (", ..." if len(positions) > shown else "")
+
+
+def _check_finite(series: pd.Series, column: str) -> None:
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    nan, inf = np.flatnonzero(np.isnan(values)), np.flatnonzero(np.isinf(values))
+    if len(nan) == 0 and len(inf) == 0:
+        return
+    parts = [f"{kind} in row{'s' if len(rows) > 1 else ''} {_rows(rows)}"
+             for kind, rows in (("NaN", nan), ("inf", inf)) if len(rows)]
+    raise ValueError(
+        f"column {column!r} must hold finite numbers, but has {' and '.join(parts)} (0-based rows of the "
+        f"step log; {len(nan) + len(inf)} of {len(values)} rows; text that is not a number counts as NaN)"
+    )
 
 
 def is_tictactoe(env_id: str) -> bool:

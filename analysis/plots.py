@@ -76,40 +76,61 @@ def plot_curves(curves: Mapping[str, pd.DataFrame], path: Path, *, title: str, y
 
 
 def plot_frequency_bias(shares: Mapping[str, pd.DataFrame], path: Path) -> Path:
-    """Stacked bars of frequent / greedy / other / invalid shares per window, one group per run.
+    """Stacked bars of frequent / greedy / other / invalid shares: one panel per repetition window,
+    one bar per run that has prompts in that window (windows without any prompts are left out, so no
+    empty column is drawn). The y axis is the share of choices, 0-100 %.
 
     ``shares`` maps a run label to :func:`analysis.probes.frequency_bias_shares` output.
     """
     plt = _pyplot()
     classes = [("frequent", "tab:red"), ("greedy", "tab:blue"), ("other", "tab:gray"), ("invalid", "black")]
-    labels = list(shares)
-    windows = list(next(iter(shares.values()))["window"]) if shares else []
-    fig, ax = plt.subplots(figsize=(max(6.4, 1.6 * len(labels) * len(windows)), 4.0))
-    width = 0.8 / max(1, len(labels))
-    for j, label in enumerate(labels):
-        frame = shares[label].set_index("window").reindex(windows)
-        x = np.arange(len(windows)) + j * width
-        bottom = np.zeros(len(windows))
+    panels: dict[str, list[tuple[str, pd.Series]]] = {}
+    for label, frame in shares.items():
+        for _, row in frame.iterrows():
+            if row["prompts"] > 0 and any(pd.notna(row[c]) for c, _ in classes):
+                panels.setdefault(str(row["window"]), []).append((label, row))
+    if not panels:
+        return _message_figure(plt, path, "Frequency bias", "no probe prompts in any window")
+    n_runs = max(len(bars) for bars in panels.values())
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.2 + 1.1 * n_runs * len(panels), 4.0), sharey=True,
+                             squeeze=False)
+    for ax, (window, bars) in zip(axes[0], panels.items(), strict=True):
+        x = np.arange(len(bars))
+        bottom = np.zeros(len(bars))
         for cls, colour in classes:
-            values = 100 * frame[cls].fillna(0).to_numpy(dtype=float)
-            ax.bar(x, values, width * 0.95, bottom=bottom, color=colour, label=cls if j == 0 else None)
+            values = np.array([100 * float(row[cls]) if pd.notna(row[cls]) else 0.0 for _, row in bars])
+            ax.bar(x, values, 0.7, bottom=bottom, color=colour, label=cls)
             bottom += values
-        for xi in x:
-            ax.text(xi, 101, label, rotation=90, ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(np.arange(len(windows)) + width * (len(labels) - 1) / 2)
-    ax.set_xticklabels([f"{w} repetitions" for w in windows])
-    ax.set_ylabel("% of choices")
-    ax.set_ylim(0, 130)
-    ax.set_title("Frequency bias: class of the chosen action")
-    ax.legend(fontsize=8, loc="upper right", ncol=4)
+        ax.set_xticks(x, [label for label, _ in bars], rotation=30, ha="right", fontsize=8)
+        ax.set_title(f"{window} repetitions", fontsize=9)
+        ax.set_ylim(0, 100)
+    axes[0][0].set_ylabel("% of choices")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, loc="upper center", ncol=4, bbox_to_anchor=(0.5, 1.08))
+    fig.suptitle("Frequency bias: class of the chosen action", y=1.14)
+    return _save(fig, path)
+
+
+def _message_figure(plt: Any, path: Path, title: str, message: str) -> Path:
+    """A small figure that says ``message`` instead of an empty chart."""
+    fig, ax = plt.subplots(figsize=(5.0, 2.0))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=11)
+    ax.set_title(title)
     return _save(fig, path)
 
 
 def plot_knowing_doing(table: pd.DataFrame, path: Path, *, title: str) -> Path:
-    """Heat map of the 2 x 3 knowing-doing table (``percent`` from :func:`knowing_doing_table`)."""
+    """Heat map of the 2 x 3 knowing-doing table (``percent`` from :func:`knowing_doing_table`).
+
+    When no answer named a valid action (every cell NaN) the figure says "no valid answers" instead
+    of a grid of dashes.
+    """
     plt = _pyplot()
     matrix = table.pivot(index="rationale", columns="action", values="percent")
     matrix = matrix.reindex(index=["correct", "incorrect"], columns=["optimal", "greedy", "other"])
+    if matrix.isna().all().all():
+        return _message_figure(plt, path, title, "no valid answers: every answer lacked a valid action")
     fig, ax = plt.subplots(figsize=(5.0, 3.0))
     image = ax.imshow(matrix.to_numpy(dtype=float), cmap="viridis", vmin=0, vmax=100)
     for i in range(2):

@@ -3,9 +3,10 @@
 :func:`build_report` loads each run folder (:func:`analysis.runs.load_run`), then writes into
 ``out_dir``:
 
-- ``report.md``: the summary table of every run (regret with 95% CI, coverage, invalid rate, return,
-  tic-tac-toe outcomes), the exploration metrics of bandit runs (suffix failures, MinFrac, greedy
-  fraction, top-arm share), the frequency-bias shares and the knowing-doing table of runs that hold
+- ``report.md``: the summary tables of every run (bandits: regret with 95% CI, coverage, invalid
+  rate, return; tic-tac-toe: return and game outcomes), each run's environment settings, the
+  exploration metrics of bandit runs (suffix failures, MinFrac, greedy fraction, top-arm share by arm
+  name), the frequency-bias shares and the knowing-doing table of runs that hold
   probe outputs (saying whether the knowing-doing prompts had the per-arm summary in context), the
   paper's numbers for comparison, and the plots;
 - ``summary.csv``: the summary table as data;
@@ -14,6 +15,11 @@
   ``knowing_doing_<run>.png``. Without matplotlib the report keeps its tables and says how to get
   the plots.
 
+Runs of one environment made with different settings (``run.json``'s ``env_settings``: horizon 10
+and 50, say) are refused, naming the runs and the keywords, unless ``separate_settings`` shows each
+setting as its own environment (:mod:`analysis.settings`). Non-finite numbers in a step log are
+refused too, naming the column and the rows (:func:`analysis.metrics.validate_steps`).
+
 Example::
 
     textrl report runs/base runs/rlft runs/ucb runs/random --out runs/report
@@ -21,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -33,6 +40,8 @@ from analysis import metrics, plots
 from analysis.probes.frequency_bias import entropy_repetition_correlation, frequency_bias_shares
 from analysis.probes.knowing_doing import knowing_doing_counts, knowing_doing_table
 from analysis.runs import RunData, load_run
+from analysis.settings import action_names, check_comparable, describe, separate_labels
+from analysis.summary import summary_views
 from analysis.tables import format_cell, to_markdown
 
 __all__ = ["PAPER_REFERENCE", "build_report"]
@@ -67,19 +76,30 @@ def _pct(value: float, low: float, high: float) -> str:
 def _summary_section(runs: Sequence[RunData]) -> tuple[str, pd.DataFrame]:
     table = pd.concat([r.summary.assign(run=r.name) for r in runs], ignore_index=True)
     table = table[["run", *[c for c in table.columns if c != "run"]]]
-    shown = table[["run", "agent", "env_id", "episodes"]].copy()
-    columns = ["cum_regret_mean", "cum_regret_ci_low", "cum_regret_ci_high"]
-    regret = table[columns].itertuples(index=False, name=None)
-    shown["cum. regret [95% CI]"] = [f"{format_cell(m)} [{format_cell(lo)}, {format_cell(hi)}]"
-                                     for m, lo, hi in regret]
-    for column in table.columns[table.columns.get_loc("coverage_last"):]:
-        shown[column] = table[column].astype(float)
-    text = (
-        "## Summary\n\nOne row per run, agent and environment. Cumulative regret per episode with a "
-        "Student-t 95% interval over episodes; `coverage_last` is the final share of actions tried; "
-        "`return_mean` sums the raw environment reward per episode.\n\n" + to_markdown(shown) + "\n"
-    )
-    return text, table
+    bandit, games = summary_views(table)
+    parts = ["## Summary\n\nOne row per run, agent and environment; `return_mean` sums the raw environment "
+             "reward per episode (game).\n"]
+    if not bandit.empty:
+        parts.append("Bandits: cumulative regret per episode with a Student-t 95% interval over episodes; "
+                     "`coverage_last` is the final share of actions tried.\n\n" + to_markdown(bandit) + "\n")
+    if not games.empty:
+        parts.append("Tic-tac-toe: outcome shares over games; `illegal_move_rate` is the share of moves "
+                     "naming an occupied cell (part of `invalid_rate`).\n\n" + to_markdown(games) + "\n")
+    return "\n".join(parts), table
+
+
+def _settings_section(runs: Sequence[RunData]) -> str:
+    rows = []
+    for run in runs:
+        for env_id, values in run.env_settings.items():
+            rows.append({"run": run.name, "env_id": env_id, "settings": describe(values)})
+    return ("## Environment settings\n\nEvery keyword with the value each run used (defaults included), "
+            "from the run's `run.json`.\n\n" + to_markdown(pd.DataFrame(rows)) + "\n")
+
+
+def _arm_label(run: RunData, env_id: str, index: int, n_actions: int) -> str:
+    names = action_names(env_id, run.env_settings.get(env_id), n_actions)
+    return names[index] if names is not None and 0 <= index < len(names) else f"#{index}"
 
 
 def _exploration_section(runs: Sequence[RunData]) -> str:
@@ -95,7 +115,13 @@ def _exploration_section(runs: Sequence[RunData]) -> str:
             .merge(metrics.greedy_fraction(steps)[[*keys, "greedy_fraction"]], on=keys)
             .merge(metrics.top_arm_share(steps), on=keys)
         )
-        frames.append(merged.assign(run=run.name))
+        n_actions = steps.groupby(keys, sort=True)["n_actions"].max().rename("n_actions").reset_index()
+        merged = merged.merge(n_actions, on=keys)
+        merged["top_arm"] = [
+            _arm_label(run, str(e), int(i), int(k))
+            for e, i, k in merged[["env_id", "top_arm", "n_actions"]].itertuples(index=False, name=None)
+        ]
+        frames.append(merged.drop(columns="n_actions").assign(run=run.name))
     if not frames:
         return ""
     table = pd.concat(frames, ignore_index=True)
@@ -105,8 +131,9 @@ def _exploration_section(runs: Sequence[RunData]) -> str:
         "arm in the second half; `min_frac`: smallest share of pulls any arm got (x k in "
         "`min_frac_normalized`, 1 = uniform); `greedy_fraction`: share of steps (after the first) "
         "choosing the best empirical mean among tried arms; `top_arm_share`: share of all pulls that go "
-        "to the most-pulled arm label `top_arm` (episodes draw their arm means afresh, so a high share "
-        "means the agent picks arms by name, not by reward).\n\n" + to_markdown(table) + "\n"
+        "to the most-pulled arm `top_arm` (its name; `#i` where the run did not record its settings; "
+        "episodes draw their arm means afresh, so a high share means the agent picks arms by name, not by "
+        "reward).\n\n" + to_markdown(table) + "\n"
     )
 
 
@@ -186,11 +213,13 @@ def _knowing_doing_section(runs: Sequence[RunData], out: Path, draw: bool) -> st
             ]
         summary = counts["context_summary"]
         in_context = "yes" if summary == [True] else "no" if summary == [False] else "mixed"
+        shown = (to_markdown(matrix) if counts["valid_actions"] else
+                 "**No valid answers**: no answer named a valid action, so there is nothing to tabulate.")
         parts.append(
             f"{_probed_title(run)}\n\nPer-arm summary in the prompt's context: **{in_context}**. Answers: "
             f"{counts['answers']}, valid actions: {counts['valid_actions']}, invalid (no action, left "
             f"out): {counts['invalid_actions']}, unparsable rationales: {counts['unparsable']}.\n\n"
-            f"{to_markdown(matrix)}\n"
+            f"{shown}\n"
         )
         if draw:
             name = f"knowing_doing_{_slug(run.name)}.png"
@@ -214,12 +243,28 @@ def _unique_names(paths: Sequence[Path], names: Sequence[str] | None) -> list[st
     return result
 
 
+def _separate(runs: Sequence[RunData]) -> list[RunData]:
+    """Runs whose env ids are relabelled with their differing settings (:func:`separate_labels`)."""
+    labels = separate_labels([(r.name, r.env_settings) for r in runs])
+    result = []
+    for run in runs:
+        mapping = {env_id: labels[(run.name, env_id)] for env_id in run.env_settings}
+        result.append(dataclasses.replace(
+            run,
+            steps=run.steps.assign(env_id=run.steps["env_id"].map(mapping)),
+            summary=run.summary.assign(env_id=run.summary["env_id"].map(mapping)),
+            env_settings={mapping[e]: v for e, v in run.env_settings.items()},
+        ))
+    return result
+
+
 def build_report(
     run_dirs: Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
     *,
     names: Sequence[str] | None = None,
     plots_enabled: bool = True,
+    separate_settings: bool = False,
 ) -> Path:
     """Write ``report.md``, ``summary.csv`` and the PNG plots for ``run_dirs`` into ``out_dir``.
 
@@ -228,19 +273,27 @@ def build_report(
         out_dir: output folder (created if needed).
         names: labels of the runs (default: folder names, made unique).
         plots_enabled: False skips the plots even when matplotlib is installed.
+        separate_settings: runs of one env id made with different settings (``run.json``'s
+            ``env_settings``) are shown as different environments, labelled with the differing
+            settings; by default such runs are refused.
 
     Returns:
         The path of ``report.md``.
 
     Raises:
-        ValueError: no run folders, names of the wrong length, or a run whose log is empty or lacks
-            columns.
+        ValueError: no run folders, names of the wrong length, a run whose log is empty, lacks
+            columns or holds non-finite numbers, or (without ``separate_settings``) runs of one env
+            id made with different settings (the message names the runs and the keywords).
         FileNotFoundError: a run folder or its step log is missing.
     """
     if isinstance(run_dirs, (str, os.PathLike)) or len(run_dirs) == 0:
         raise ValueError("run_dirs must be a non-empty list of run folders")
     paths = [Path(p) for p in run_dirs]
     runs = [load_run(p, n) for p, n in zip(paths, _unique_names(paths, names), strict=True)]
+    if separate_settings:
+        runs = _separate(runs)
+    else:
+        check_comparable([(r.name, r.env_settings) for r in runs])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     draw = plots_enabled and plots.plots_available()
@@ -251,6 +304,7 @@ def build_report(
         "# textrl report\n",
         "Runs: " + ", ".join(f"`{r.name}` ({r.path})" for r in runs) + ".\n",
         summary_text,
+        _settings_section(runs),
         _exploration_section(runs),
     ]
     if draw:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis.metrics import validate_steps
 from analysis.probes.run import PROBE_FILES
+from analysis.settings import Settings, resolve_run_settings
 from analysis.summary import summarize_steps
 
 __all__ = ["RunData", "load_run", "read_steps"]
@@ -59,6 +60,8 @@ class RunData:
         knowing_doing: per-prompt rows of the knowing-doing probe, or None.
         probes_meta: ``probes.json`` (settings and headline numbers), or ``{}``.
         run_meta: ``run.json`` (how the run was made), or ``{}``.
+        env_settings: env id -> the resolved environment settings, or None where the run did not
+            record them (:func:`analysis.settings.resolve_run_settings`).
     """
 
     name: str
@@ -69,6 +72,7 @@ class RunData:
     knowing_doing: pd.DataFrame | None = None
     probes_meta: dict[str, Any] = field(default_factory=dict)
     run_meta: dict[str, Any] = field(default_factory=dict)
+    env_settings: Settings = field(default_factory=dict)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -93,7 +97,8 @@ def load_run(run_dir: str | os.PathLike[str], name: str | None = None) -> RunDat
 
     Raises:
         FileNotFoundError: missing folder or step log.
-        ValueError: the step log is empty or lacks required columns; a JSON file is malformed.
+        ValueError: the step log is empty, lacks required columns or holds a non-finite number (the
+            message names the column and the rows); a JSON file is malformed.
     """
     path = Path(run_dir)
     steps = read_steps(path)
@@ -105,6 +110,7 @@ def load_run(run_dir: str | os.PathLike[str], name: str | None = None) -> RunDat
     knowing = _read_csv(path / PROBE_FILES["knowing_doing"])
     if knowing is not None and "answer" in knowing.columns:
         knowing["answer"] = knowing["answer"].fillna("").astype(str)
+    run_meta = _read_json(path / "run.json")
     return RunData(
         name=name or path.resolve().name,
         path=path,
@@ -113,5 +119,6 @@ def load_run(run_dir: str | os.PathLike[str], name: str | None = None) -> RunDat
         frequency_bias=_read_csv(path / PROBE_FILES["frequency_bias"]),
         knowing_doing=knowing,
         probes_meta=_read_json(path / PROBE_FILES["meta"]),
-        run_meta=_read_json(path / "run.json"),
+        run_meta=run_meta,
+        env_settings=resolve_run_settings(run_meta, [str(e) for e in pd.unique(steps["env_id"])]),
     )

@@ -30,7 +30,10 @@ from analysis.metrics import GROUP_KEYS, episode_stats, is_tictactoe, tictactoe_
 from analysis.stats import mean_ci
 from analysis.tables import format_cell, to_text
 
-__all__ = ["SUMMARY_COLUMNS", "TICTACTOE_COLUMNS", "summarize_steps", "format_summary"]
+__all__ = [
+    "BANDIT_SHOWN", "SUMMARY_COLUMNS", "TICTACTOE_COLUMNS", "TICTACTOE_SHOWN", "format_summary",
+    "summarize_steps", "summary_views",
+]
 
 SUMMARY_COLUMNS = [
     "agent", "env_id", "episodes", "cum_regret_mean", "cum_regret_ci_low", "cum_regret_ci_high",
@@ -70,22 +73,50 @@ def summarize_steps(steps: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     return summary.reset_index(drop=True)
 
 
-def format_summary(df: pd.DataFrame, decimals: int = 3) -> str:
-    """Plain-text table of a :func:`summarize_steps` frame, the regret shown as ``mean [low, high]``."""
+#: Columns shown beside the regret for bandit rows, and instead of it for tic-tac-toe rows (a game's
+#: coverage and minimax regret are not what its table is read for).
+BANDIT_SHOWN = ["coverage_last", "invalid_rate", "return_mean"]
+TICTACTOE_SHOWN = ["return_mean", "win_rate", "draw_rate", "loss_rate", "invalid_rate", "illegal_move_rate"]
+
+
+def _check_summary(df: object) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"format_summary expects the DataFrame from summarize_steps, got {type(df).__name__}")
     missing = [c for c in SUMMARY_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"format_summary: missing columns {missing}; pass the output of summarize_steps")
-    shown = df[["agent", "env_id", "episodes"]].copy()
-    shown["cum_regret (95% CI)"] = [
+    return df
+
+
+def summary_views(df: pd.DataFrame, decimals: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary as shown: ``(bandit_rows, tictactoe_rows)``, each with its own columns.
+
+    Bandit rows: the id columns (``run`` when present, ``agent, env_id, episodes``), the regret as
+    ``"mean [low, high]"`` text, then :data:`BANDIT_SHOWN`. Tic-tac-toe rows: the id columns with
+    ``games`` for ``episodes``, then :data:`TICTACTOE_SHOWN`. Either frame may be empty.
+    """
+    df = _check_summary(df)
+    ids = [c for c in ("run", "agent", "env_id", "episodes") if c in df.columns]
+    ttt = df["env_id"].map(is_tictactoe).to_numpy(dtype=bool)
+    bandit = df.loc[~ttt, ids].copy()
+    rows = df.loc[~ttt, ["cum_regret_mean", "cum_regret_ci_low", "cum_regret_ci_high"]]
+    bandit["cum_regret (95% CI)"] = [
         f"{format_cell(m, decimals)} [{format_cell(lo, decimals)}, {format_cell(hi, decimals)}]"
-        for m, lo, hi in zip(
-            df["cum_regret_mean"], df["cum_regret_ci_low"], df["cum_regret_ci_high"], strict=True
-        )
+        for m, lo, hi in rows.itertuples(index=False, name=None)
     ]
-    for column in ["coverage_last", "invalid_rate", "return_mean", *TICTACTOE_COLUMNS]:
-        if column in df.columns:
-            shown[column] = df[column].astype(float).to_numpy()
-    shown["episodes"] = shown["episodes"].astype(np.int64)
-    return to_text(shown, decimals)
+    for column in BANDIT_SHOWN:
+        bandit[column] = df.loc[~ttt, column].astype(float).to_numpy()
+    games = df.loc[ttt, ids].rename(columns={"episodes": "games"})
+    for column in TICTACTOE_SHOWN:
+        values = df.loc[ttt, column] if column in df.columns else pd.Series(np.nan, index=games.index)
+        games[column] = values.astype(float).to_numpy()
+    for frame, count in ((bandit, "episodes"), (games, "games")):
+        frame[count] = frame[count].astype(np.int64)
+    return bandit.reset_index(drop=True), games.reset_index(drop=True)
+
+
+def format_summary(df: pd.DataFrame, decimals: int = 3) -> str:
+    """Plain-text tables of a :func:`summarize_steps` frame (:func:`summary_views`): bandit rows with
+    the regret as ``mean [low, high]`` and coverage; tic-tac-toe rows, below, with game outcomes."""
+    bandit, games = summary_views(df, decimals)
+    return "\n\n".join(to_text(frame, decimals) for frame in (bandit, games) if not frame.empty)

@@ -101,7 +101,8 @@ class TextBanditEnv(gym.Env[str, str]):
     noise                   "medium"    "low" / "medium" / "high" (Bernoulli: "low" or "high")
     variant                 "button"    "button" (colours) or "continuous" (numbers)
     horizon                 50          steps per episode
-    history_window          None        past steps shown in the prompt (None: all)
+    history_window          None        past steps shown in the prompt (None: all; >= 1, or 0 with
+                                        context_summary=True: the summary without history lines)
     cot                     True        chain-of-thought output instruction, else action only
     prompt_style            "default"   "ucb" appends the knowing-doing UCB instruction
     context_summary         False       per-arm counts and mean rewards after the history
@@ -148,13 +149,15 @@ class TextBanditEnv(gym.Env[str, str]):
         max_arms = len(bt.BUTTON_COLORS) if variant == "button" else 1000
         self.n_arms = check_int("n_arms", n_arms, 2, max_arms)
         self.horizon = check_int("horizon", horizon, 1)
+        self.context_summary = check_bool("context_summary", context_summary)
         if history_window is not None:
-            history_window = check_int("history_window", history_window, 0)
+            # 0 shows no history lines: only meaningful with the per-arm summary (BanditBench's
+            # summarized history); without it the prompt would hold no information at all
+            history_window = check_int("history_window", history_window, 0 if self.context_summary else 1)
         self.history_window = history_window
         self.distribution, self.noise = distribution, noise
         self.variant, self.prompt_style = variant, prompt_style
         self.cot = check_bool("cot", cot)
-        self.context_summary = check_bool("context_summary", context_summary)
         self.sigma = GAUSSIAN_SIGMA[noise] if distribution == "gaussian" else 0.0
         default_scale = max(1.0, self.sigma) if distribution == "gaussian" else 1.0
         self.reward_scale = (

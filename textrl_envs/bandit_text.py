@@ -185,7 +185,7 @@ def render_bandit_prompt(
         horizon: the episode length stated in the text.
         variant: ``"button"`` (colours) or ``"continuous"`` (numbers); sets the wording.
         cot: chain-of-thought output instruction (True) or action only (False).
-        history_window: show only the last this-many steps (None: all).
+        history_window: show only the last this-many steps (None: all; 0 only with ``context_summary``).
         prompt_style: ``"default"`` or ``"ucb"`` (append the knowing-doing UCB instruction).
         context_summary: add per-arm counts and mean rewards (over all steps) after the history.
 
@@ -201,8 +201,11 @@ def render_bandit_prompt(
         raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
     if prompt_style not in PROMPT_STYLES:
         raise ValueError(f"prompt_style must be one of {list(PROMPT_STYLES)}, got {prompt_style!r}")
-    if history_window is not None and history_window < 0:
-        raise ValueError(f"history_window must be None or >= 0, got {history_window}")
+    if history_window is not None and history_window < (0 if context_summary else 1):
+        raise ValueError(
+            f"history_window must be None or >= 1 (0 only with context_summary=True: the prompt would "
+            f"hold no history at all), got {history_window}"
+        )
     k = len(action_names)
     counts = [0] * k
     sums = [0.0] * k

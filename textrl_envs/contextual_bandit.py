@@ -132,7 +132,7 @@ class TextContextualBanditEnv(gym.Env[str, str]):
         self.rank = check_int("rank", rank, 1)
         self.horizon = check_int("horizon", horizon, 1)
         if history_window is not None:
-            history_window = check_int("history_window", history_window, 0)
+            history_window = check_int("history_window", history_window, 1)  # 0 would hide the history
         self.history_window = history_window
         self.cot = check_bool("cot", cot)
         if data_dir is not None and not isinstance(data_dir, str):

@@ -101,10 +101,12 @@ def render_contextual_prompt(
         history_window: show only the last this-many steps (None: all).
 
     Raises:
-        ValueError: an action index is out of range or ``history_window`` is negative.
+        ValueError: an action index is out of range or ``history_window`` is below 1.
     """
-    if history_window is not None and history_window < 0:
-        raise ValueError(f"history_window must be None or >= 0, got {history_window}")
+    if history_window is not None and history_window < 1:
+        raise ValueError(
+            f"history_window must be None or >= 1 (0 would hide the whole history), got {history_window}"
+        )
     lines = []
     for step, (vector, action, reward) in enumerate(history):
         if not 0 <= int(action) < len(movie_names):

@@ -127,7 +127,7 @@ class TextTicTacToeEnv(gym.Env[str, str]):
         self.agent_first = check_bool("agent_first", agent_first)
         self.cot = check_bool("cot", cot)
         if history_window is not None:
-            history_window = check_int("history_window", history_window, 0)
+            history_window = check_int("history_window", history_window, 1)  # 0 would hide the history
         self.history_window = history_window
         self.mcts_simulations = check_int("mcts_simulations", mcts_simulations, 1)
         self.reward_scale = 1.0

@@ -89,10 +89,12 @@ def render_tictactoe_prompt(
         history_window: show only the last this-many history lines (None: all).
 
     Raises:
-        ValueError: a board is not 9 cells of 0/1/2, or ``history_window`` is negative.
+        ValueError: a board is not 9 cells of 0/1/2, or ``history_window`` is below 1.
     """
-    if history_window is not None and history_window < 0:
-        raise ValueError(f"history_window must be None or >= 0, got {history_window}")
+    if history_window is not None and history_window < 1:
+        raise ValueError(
+            f"history_window must be None or >= 1 (0 would hide the whole history), got {history_window}"
+        )
     lines = [history_line(t, b, a, r) for t, (b, a, r) in enumerate(history)]
     if history_window is not None:
         lines = lines[max(0, len(lines) - history_window) :]

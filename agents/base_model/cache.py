@@ -7,11 +7,19 @@ tests and ``demo --quick``, ``gpu``) are pretrained on first use. Cache layout:
 ``COMPLETE`` is written last, so a folder without it (an interrupted build) is resumed from its
 checkpoint, never used half-built. The cache root is ``$TEXTRL_CACHE`` or ``~/.cache/textrl``.
 Bump ``CACHE_VERSION`` whenever the data mixture or the training recipe changes.
+
+The cache is shared by every process on the machine (two ``textrl`` commands, the ranks of an
+``accelerate launch``): a build holds an exclusive lock on ``base-model-<size>-v2.lock`` next to the
+folder (``fcntl.flock``, released by the system if the process dies), and a process that finds it
+held waits, then uses the model the other one built. Without ``fcntl`` (Windows) there is no lock.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from agents.base_model.config import resolve_config
@@ -62,6 +70,31 @@ def ensure_base_model(
     marker = folder / COMPLETE_MARKER
     if marker.is_file():
         return folder
-    pretrain(size, folder, seed=0, resume=True, progress=progress)
-    write_json(marker, {"size": size, "version": CACHE_VERSION})  # atomic, written last
+    with build_lock(folder, progress=progress):
+        if marker.is_file():  # another process built it while this one waited
+            return folder
+        pretrain(size, folder, seed=0, resume=True, progress=progress)
+        write_json(marker, {"size": size, "version": CACHE_VERSION})  # atomic, written last
     return folder
+
+
+@contextmanager
+def build_lock(folder: Path, *, progress: bool = True) -> Iterator[None]:
+    """Hold the exclusive build lock of a cache folder (see the module docstring)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if progress:
+                print(f"[base model] another process is building {folder}; waiting for it", file=sys.stderr)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

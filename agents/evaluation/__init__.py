@@ -8,7 +8,23 @@
 
 from __future__ import annotations
 
-from agents.evaluation.harness import SEED_STRIDE, evaluate
-from agents.evaluation.io import STEP_DTYPES, load_steps, write_run
+from typing import Any
 
-__all__ = ["SEED_STRIDE", "STEP_DTYPES", "evaluate", "load_steps", "write_run"]
+_EXPORTS = {
+    "SEED_STRIDE": "agents.evaluation.harness",
+    "evaluate": "agents.evaluation.harness",
+    "STEP_DTYPES": "agents.evaluation.io",
+    "load_steps": "agents.evaluation.io",
+    "write_run": "agents.evaluation.io",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The exports above, imported on first use: importing the package (as ``textrl --help`` does
+    for ``agents.evaluation.cli``) must not pull in gymnasium, pandas and the environments."""
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'agents.evaluation' has no attribute {name!r}")

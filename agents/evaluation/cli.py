@@ -5,7 +5,8 @@ Usage::
     textrl evaluate --env TextBandit-v0 --agent ucb --num-envs 64 --seeds 0 1 2 --out runs/ucb
     textrl evaluate --env TextBandit-v0 --agent thompson --env-kwargs '{"noise": "low"}' --out runs/ts
     textrl evaluate --env TextTicTacToe-v0 --agent minimax --env-kwargs '{"opponent": "mcts"}' --out runs/mm
-    textrl evaluate --env TextBandit-v0 --agent llm --model path/to/model --num-envs 16 --out runs/llm
+    textrl evaluate --env TextBandit-v0 --agent llm --model path/to/model --num-envs 16 --out runs/llm \
+        --agent-name my-model
 
 Writes ``OUT/steps.parquet`` (``--format csv``: ``steps.csv``), ``OUT/summary.json`` and
 ``OUT/run.json`` (these arguments), then prints the summary table (cumulative regret with 95% CI,
@@ -47,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--env", required=True, help="environment id, e.g. TextBandit-v0")
     parser.add_argument("--agent", required=True, choices=AGENT_NAMES, help="agent name")
+    parser.add_argument(
+        "--agent-name",
+        default=None,
+        metavar="NAME",
+        help="label of the run's rows in the step log, the summary and reports (default: --agent)",
+    )
     parser.add_argument("--num-envs", type=int, default=64, help="parallel episodes per seed (default 64)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="env seeds (default 0)")
     parser.add_argument("--out", required=True, help="run folder to write")
@@ -73,6 +80,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             parser.error(f"--model is only for --agent llm, not {args.agent!r}")
         agent_kwargs["model"] = args.model
     seed = agent_kwargs.pop("seed", 0)
+    agent_name = args.agent if args.agent_name is None else args.agent_name
+    if not agent_name.strip():
+        parser.error("--agent-name must not be empty")
     try:  # option errors become argparse errors; errors while running keep their traceback
         env_id = resolve_env_id(args.env)
         check_num_envs(args.num_envs)
@@ -87,7 +97,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         num_envs=args.num_envs,
         seeds=args.seeds,
         env_kwargs=args.env_kwargs,
-        agent_name=args.agent,
+        agent_name=agent_name,
         progress=not args.no_progress,
     )
     from analysis.summary import format_summary, summarize_steps

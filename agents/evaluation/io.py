@@ -6,8 +6,14 @@ A run folder holds:
 - ``summary.json``: :func:`analysis.summary.summarize_steps` of that log, as a list of records;
 - ``run.json``: how the run was made (the command's arguments, or whatever ``meta`` the caller gives).
 
-Every file is written to a temporary file in the same folder and then moved into place with
-``os.replace``, so a reader never sees a half-written file, even if the writer is killed.
+When the environment keywords are known (``env_kwargs``, or ``meta["env_kwargs"]``), ``run.json``
+gets ``env_settings`` (env id -> every keyword with the value used, defaults included:
+:func:`textrl_envs.env_settings`) and each ``summary.json`` record the settings of its env, so a
+report can tell a horizon-10 run from a horizon-50 one.
+
+Every file is written to a temporary file in the same folder, flushed to disk (``fsync``), and then
+moved into place with ``os.replace`` (the folder is synced too), so a reader never sees a
+half-written file, even if the writer is killed or the machine loses power.
 """
 
 from __future__ import annotations
@@ -18,10 +24,10 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # pandas and numpy are imported where used: `textrl --help` imports this module
+    import pandas as pd
 
 STEP_FORMATS = ("parquet", "csv")
 
@@ -48,8 +54,33 @@ STEP_DTYPES: dict[str, str] = {
 _TEXT_COLUMNS = ("agent", "env_id", "action_text", "outcome")
 
 
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a file, or a folder's entries, to disk (a no-op where folders cannot be opened)."""
+    path = Path(path)
+    if path.is_dir():
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:  # Windows cannot open a folder; its renames need no folder sync
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
+
+
+def fsync_tree(folder: str | os.PathLike[str]) -> None:
+    """:func:`fsync_path` every file under ``folder``, then the folders themselves (deepest first)."""
+    folder = Path(folder)
+    paths = sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True)
+    for path in [*paths, folder]:
+        fsync_path(path)
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then move it onto ``path``.
+    """Call ``write(tmp_path)`` on a temporary file next to ``path``, sync it, then move it onto ``path``.
 
     The temporary file is removed if ``write`` raises, so a failed write leaves nothing behind.
     """
@@ -60,10 +91,12 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        fsync_path(tmp)  # the data is on disk before the name points at it
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    fsync_path(path.parent)  # ... and so is the rename
     return path
 
 
@@ -73,7 +106,7 @@ def _json_ready(value: Any) -> Any:
         return {str(k): _json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:  # a numpy scalar
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -99,6 +132,7 @@ def write_run(
     fmt: str = "parquet",
     meta: Mapping[str, Any] | None = None,
     summary: pd.DataFrame | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a run folder: the step log, ``summary.json`` and ``run.json`` (see the module docstring).
 
@@ -109,12 +143,17 @@ def write_run(
         fmt: ``"parquet"`` or ``"csv"``.
         meta: JSON-able description of the run (written as ``run.json``; ``{}`` when None).
         summary: the summary table; computed with ``analysis.summary.summarize_steps`` when None.
+        env_kwargs: the keyword arguments the environment was made with (default:
+            ``meta["env_kwargs"]``); with them ``run.json`` and ``summary.json`` record the resolved
+            ``env_settings``. When neither is given, no settings are recorded (rather than guessed).
 
     Returns:
         ``out_dir`` as a :class:`~pathlib.Path`.
     """
     if fmt not in STEP_FORMATS:
         raise ValueError(f"fmt must be one of {STEP_FORMATS}, got {fmt!r}")
+    import pandas as pd
+
     if not isinstance(steps, pd.DataFrame):
         raise TypeError(f"steps must be a pandas DataFrame (the tidy step log), got {type(steps).__name__}")
     out = Path(out_dir)
@@ -130,8 +169,19 @@ def write_run(
         atomic_write(out / "steps.csv", lambda tmp: steps.to_csv(tmp, index=False))
     stale = out / ("steps.csv" if fmt == "parquet" else "steps.parquet")
     stale.unlink(missing_ok=True)
-    write_json(out / "summary.json", summary.to_dict(orient="records"))
-    write_json(out / "run.json", dict(meta or {}))
+    meta = dict(meta or {})
+    records = summary.to_dict(orient="records")
+    if env_kwargs is None and isinstance(meta.get("env_kwargs"), Mapping):
+        env_kwargs = meta["env_kwargs"]
+    if env_kwargs is not None:
+        from textrl_envs import env_settings
+
+        settings = {str(e): env_settings(str(e), env_kwargs) for e in pd.unique(steps["env_id"])}
+        meta["env_settings"] = settings
+        for record in records:
+            record["env_settings"] = settings.get(str(record.get("env_id")))
+    write_json(out / "summary.json", records)
+    write_json(out / "run.json", meta)
     return out
 
 
@@ -142,6 +192,8 @@ def load_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     which CSV reads as missing, become ``""``): a parquet and a CSV copy of a log load equal.
     ``run_dir`` may also be the path of a step file itself.
     """
+    import pandas as pd
+
     path = Path(run_dir)
     if path.is_file():
         candidates = [path]

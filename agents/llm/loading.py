@@ -77,6 +77,25 @@ def check_local_folder(path: Path) -> None:
             f"model folder {str(path)!r} has no config.json, so it is not a saved model; "
             "pass a folder written by save_pretrained (config.json, *.safetensors, tokenizer files)"
         )
+    check_config_json(path / "config.json")
+
+
+def check_config_json(config_file: Path) -> None:
+    """A ``config.json`` that is empty or not a JSON object is named as such (transformers reported it
+    as a tokenizer or hub error)."""
+    import json
+
+    text = config_file.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise ValueError(f"{str(config_file)!r} is empty: the model folder is incomplete (an interrupted "
+                         "save_pretrained?); save the model again")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{str(config_file)!r} is not valid JSON ({error.msg}, line {error.lineno}); "
+                         "the model folder is damaged: save the model again") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{str(config_file)!r} is not a model config (a JSON object)")
 
 
 def load_model_and_tokenizer(
@@ -102,7 +121,8 @@ def load_model_and_tokenizer(
 
     Raises:
         FileNotFoundError: a local folder that does not exist.
-        ValueError: a folder without ``config.json``, a bad ``device`` / ``dtype``.
+        ValueError: a folder without ``config.json`` or whose ``config.json`` is empty or not a JSON
+            object, a bad ``device`` / ``dtype``.
         OSError: a hub id that is neither cached nor downloadable (e.g. offline), re-raised with
             what was looked for.
     """

@@ -7,9 +7,11 @@ Entry points::
     out_dir = train(load_config("configs/bandit_tiny.yaml", {"kl_coef": 0.1}))
 
 or ``textrl train --config configs/bandit_tiny.yaml`` (see :mod:`agents.rlft.cli`). Modules:
-``config`` (the validated dataclass), ``losses`` and ``advantages`` (pure tensor functions),
-``packing`` (one sequence per episode, exact), ``value_head`` (the trained module), ``rollout``,
-``update`` (one PPO update), ``optim``, ``checkpoint``, ``trainer``.
+``config`` (the validated dataclass) and ``config_names`` (TRL's names as aliases), ``losses`` and
+``advantages`` (pure tensor functions), ``packing`` (one sequence per episode, exact), ``value_head``
+(the trained module), ``rollout``, ``update`` (one PPO update), ``optim``, ``checkpoint``,
+``run_folder`` (run identity, overwrite/resume rules, metrics log), ``prepare`` (the checks before a
+run writes anything), ``final_model`` (the saved model and its model card), ``trainer``.
 """
 
 from __future__ import annotations

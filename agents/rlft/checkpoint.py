@@ -8,9 +8,15 @@ Layout of ``<out>/checkpoints/step_XXXXXX/`` (XXXXXX = updates completed)::
     rng_rank{R}.pt         Python, NumPy and torch RNG states of process R
     state.json             {"update": N, "nonfinite_in_a_row": K, ...}; written last
 
-A checkpoint is built in a hidden temporary folder and moved into place with one ``os.replace``, so
-``step_XXXXXX`` either exists complete or not at all; :func:`latest_checkpoint` also ignores any
-folder without ``state.json``. Nothing is ever unpickled: ``torch.load(..., weights_only=True)``.
+A checkpoint is built in a hidden temporary folder, synced to disk (every file, then the folder),
+and moved into place with one ``os.replace`` (the parent folder is synced after it), so
+``step_XXXXXX`` either exists complete or not at all, even after a power loss;
+:func:`complete_checkpoints` also ignores any folder without ``state.json``. Nothing is ever
+unpickled: ``torch.load(..., weights_only=True)``.
+
+:func:`load_latest_checkpoint` restores the newest checkpoint that loads; one that does not (a
+corrupt file, or a ``config_hash`` in ``state.json`` that is not this run's) is reported by path and
+file, and the previous one is tried.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_model, save_model
 
+from agents.evaluation.io import fsync_path, fsync_tree
+
 PREFIX = "step_"
 
 
@@ -33,13 +41,24 @@ def checkpoint_dir(out: str | Path, update: int) -> Path:
     return Path(out) / "checkpoints" / f"{PREFIX}{update:06d}"
 
 
-def latest_checkpoint(out: str | Path) -> Path | None:
-    """The complete checkpoint with the most updates under ``<out>/checkpoints``, or None."""
+def _step(path: Path) -> int | None:
+    digits = path.name[len(PREFIX) :]
+    return int(digits) if path.name.startswith(PREFIX) and digits.isdigit() else None
+
+
+def complete_checkpoints(out: str | Path) -> list[Path]:
+    """The checkpoints under ``<out>/checkpoints`` that hold ``state.json``, newest first."""
     root = Path(out) / "checkpoints"
     if not root.is_dir():
-        return None
-    done = [p for p in root.iterdir() if p.name.startswith(PREFIX) and (p / "state.json").is_file()]
-    return max(done, key=lambda p: int(p.name[len(PREFIX) :])) if done else None
+        return []
+    done = [p for p in root.iterdir() if _step(p) is not None and (p / "state.json").is_file()]
+    return sorted(done, key=lambda p: _step(p) or 0, reverse=True)
+
+
+def latest_checkpoint(out: str | Path) -> Path | None:
+    """The complete checkpoint with the most updates under ``<out>/checkpoints``, or None."""
+    done = complete_checkpoints(out)
+    return done[0] if done else None
 
 
 def rng_state() -> dict[str, Any]:
@@ -99,11 +118,36 @@ def save_checkpoint(
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
         (tmp / "state.json").write_text(json.dumps({"update": update, **state}, indent=2))
+        fsync_tree(tmp)  # every file (the other ranks' RNG files too) is on disk before the rename
         if final.exists():
-            shutil.rmtree(final)  # a stale checkpoint of the same step (re-run into the same folder)
+            shutil.rmtree(final)  # a stale or corrupt checkpoint of the same step (a resumed run redoing it)
         os.replace(tmp, final)
+        fsync_path(final.parent)
     wait()
     return final
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be restored; the message names the folder and the file."""
+
+
+def _read(path: Path, read: Any) -> Any:
+    try:
+        return read(path)
+    except Exception as error:  # safetensors, torch and json raise their own types; name the file
+        raise CheckpointError(f"{path}: {type(error).__name__}: {error}") from error
+
+
+def read_state(path: str | Path) -> dict[str, Any]:
+    """``state.json`` of a checkpoint, checked: a mapping whose ``update`` matches the folder name."""
+    path = Path(path)
+    state = _read(path / "state.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+    if not isinstance(state, dict) or not isinstance(state.get("update"), int):
+        raise CheckpointError(f"{path / 'state.json'}: expected {{\"update\": N, ...}}, got {state!r:.80}")
+    if _step(path) is not None and state["update"] != _step(path):
+        message = f"{path / 'state.json'}: says update {state['update']}, its folder {_step(path)}"
+        raise CheckpointError(message)
+    return state
 
 
 def load_checkpoint(
@@ -113,19 +157,66 @@ def load_checkpoint(
     scheduler: Any,
     *,
     rank: int = 0,
+    config_hash: str | None = None,
 ) -> dict[str, Any]:
     """Restore a checkpoint written by :func:`save_checkpoint`; return its ``state.json``.
 
+    ``config_hash``, when given, must match the one the checkpoint recorded (if it recorded one).
+
     Raises:
         FileNotFoundError: ``path`` is not a complete checkpoint.
+        CheckpointError: a file cannot be read or restored, or the checkpoint is another run's (the
+            message names the file). Restoring may have begun: load another checkpoint after it.
     """
     path = Path(path)
     if not (path / "state.json").is_file():
         raise FileNotFoundError(f"no complete checkpoint (state.json) in {path}")
-    load_model(module, str(path / "model.safetensors"))
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
-    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
+    state = read_state(path)
+    recorded = state.get("config_hash")
+    if config_hash is not None and recorded is not None and recorded != config_hash:
+        raise CheckpointError(
+            f"{path / 'state.json'}: written by another run (config hash {recorded}, this run {config_hash})"
+        )
+    _read(path / "model.safetensors", lambda p: load_model(module, str(p)))
+    optimizer.load_state_dict(_read(path / "optimizer.pt", lambda p: torch.load(p, weights_only=True)))
+    scheduler.load_state_dict(_read(path / "scheduler.pt", lambda p: torch.load(p, weights_only=True)))
     rng_file = path / f"rng_rank{rank}.pt"
     if rng_file.is_file():
-        set_rng_state(torch.load(rng_file, weights_only=True))
-    return json.loads((path / "state.json").read_text())
+        set_rng_state(_read(rng_file, lambda p: torch.load(p, weights_only=True)))
+    return state
+
+
+def load_latest_checkpoint(
+    out: str | Path,
+    module: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    *,
+    rank: int = 0,
+    config_hash: str | None = None,
+    warn: Any = print,
+    at_most: int | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Restore the newest checkpoint of ``out`` that loads (with at most ``at_most`` updates).
+
+    Each one that fails is reported through ``warn`` by its path and file, and the previous one is
+    tried; the module, optimizer and scheduler then hold the checkpoint returned (every part is
+    overwritten by the load that succeeds).
+
+    Raises:
+        FileNotFoundError: ``out`` holds no complete checkpoint.
+        CheckpointError: none of them loads (the message lists each one's problem).
+    """
+    candidates = [p for p in complete_checkpoints(out) if at_most is None or (_step(p) or 0) <= at_most]
+    if not candidates:
+        raise FileNotFoundError(f"{Path(out) / 'checkpoints'} holds no complete checkpoint")
+    problems = []
+    for path in candidates:
+        try:
+            return path, load_checkpoint(
+                path, module, optimizer, scheduler, rank=rank, config_hash=config_hash
+            )
+        except CheckpointError as error:
+            problems.append(str(error))
+            warn(f"checkpoint {path} cannot be restored ({error}); trying the previous one")
+    raise CheckpointError("no checkpoint of this run can be restored: " + "; ".join(problems))

@@ -1,55 +1,131 @@
 """``textrl train``: RL fine-tuning from the command line.
 
-Every :class:`~agents.rlft.config.RLFTConfig` field is an option (``--kl_coef 0.1`` or
-``--kl-coef 0.1``; values are parsed as YAML, so ``null``, ``true`` and ``[1, 2]`` work; a boolean
-option given without a value means true)::
+Every :class:`~agents.rlft.config.RLFTConfig` field is an option, described by the help text
+declared with the field and grouped as TRL groups its options. ``--kl_coef 0.1`` and ``--kl-coef
+0.1`` both work, and so do TRL's names (``--output_dir``, ``--report_to``, ``--save_steps``,
+``--eval_steps``, ``--num_ppo_epochs``, ``--beta``, ...). Values are parsed as YAML, so ``null``,
+``true`` and ``[1, 2]`` work; a boolean option given without a value means true::
 
     textrl train --config configs/bandit_tiny.yaml --kl_coef 0.1
-    textrl train --env TextBandit-v0 --out runs/rlft --total-updates 50
-    textrl train --config configs/bandit_tiny.yaml --resume
-    accelerate launch --num_processes 2 --cpu scripts/train_rlft.py --config configs/bandit_tiny.yaml
+    textrl train --env TextBandit-v0 --output_dir runs/rlft --total_updates 50
+    textrl train --config configs/bandit_tiny.yaml --resume          # continue an interrupted run
+    textrl train --config configs/bandit_tiny.yaml --overwrite       # delete the run in out, start afresh
+    accelerate launch --multi_gpu --num_processes 2 scripts/train_rlft.py --config configs/bandit_tiny.yaml
 
-Options given on the command line override the YAML file, which overrides the defaults.
+Options given on the command line override the YAML file, which overrides the defaults. A bad
+option, config file, environment, model or output folder ends with one message and exit status 2,
+before the output folder is touched. The run ends by printing its final evaluation's summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import sys
 import typing
+from pathlib import Path
 
-from agents.rlft.config import RLFTConfig, field_names, load_config
+from agents.rlft.config import CHOICES, GROUPS, RLFTConfig, field_names, load_config
+from agents.rlft.config_names import NOT_APPLICABLE, aliases_of
+
+PROG_ERROR = "textrl train: error:"
 
 
-def _is_bool(name: str) -> bool:
-    return typing.get_type_hints(RLFTConfig)[name] is bool
+def _metavar(name: str, annotation: typing.Any) -> str:
+    if name in CHOICES:
+        return "{" + ",".join(CHOICES[name]) + "}"
+    text = str(annotation)
+    for needle, metavar in (("dict", "MAPPING"), ("list", "LIST"), ("bool", "BOOL"), ("float", "FLOAT"),
+                            ("int", "INT")):  # fmt: skip
+        if needle in text:
+            return metavar
+    return "STR"
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    value = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--config", default=None, help="YAML file of config fields (overridden by options)")
-    parser.add_argument("--env", dest="env_id", default=argparse.SUPPRESS, help="alias of --env_id")
-    doc = {f.name: f for f in dataclasses.fields(RLFTConfig)}
-    for name in field_names():
-        flags = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
-        default = doc[name].default if doc[name].default is not dataclasses.MISSING else "(see docs)"
-        extra = {"nargs": "?", "const": "true"} if _is_bool(name) else {}
-        parser.add_argument(
-            *flags, dest=name, default=argparse.SUPPRESS, metavar="VALUE", help=f"default: {default}", **extra
-        )
+    """One option per config field (plus its TRL aliases), in the groups of :data:`GROUPS`."""
+    parser.add_argument("--config", default=None, metavar="YAML", help="YAML file of config fields "
+                        "(options given here override it)")
+    types = typing.get_type_hints(RLFTConfig)
+    fields = {f.name: f for f in dataclasses.fields(RLFTConfig)}
+    for title, names in GROUPS.items():
+        group = parser.add_argument_group(title)
+        for name in names:
+            f = fields[name]
+            extra = {"nargs": "?", "const": "true"} if types[name] is bool else {}
+            aliases = aliases_of(name)
+            help_text = f"{f.metadata['help']} (default: {_default_text(f)})"
+            if aliases:
+                help_text += "; also " + ", ".join(f"--{a}" for a in aliases)
+            common = {"dest": name, "default": argparse.SUPPRESS, **extra}
+            group.add_argument(f"--{name}", metavar=_metavar(name, types[name]), help=help_text, **common)
+            # dashed spellings and aliases work, listed in the line above rather than as extra lines
+            hidden = [f"--{n}" for n in (name.replace("_", "-"), *aliases) if f"--{n}" != f"--{name}"]
+            hidden += [f"--{a.replace('_', '-')}" for a in aliases if "_" in a]
+            if hidden:
+                group.add_argument(*hidden, help=argparse.SUPPRESS, **common)
+    for name in NOT_APPLICABLE:  # TRL options textrl lacks: accepted here so the error can say why
+        hidden_option = {"default": argparse.SUPPRESS, "help": argparse.SUPPRESS}
+        parser.add_argument(f"--{name}", dest=f"trl:{name}", **hidden_option)
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> RLFTConfig:
     """Build the config: the YAML file of ``--config`` plus every option given."""
     overrides = {name: getattr(args, name) for name in field_names() if hasattr(args, name)}
+    given = [name for name in NOT_APPLICABLE if hasattr(args, f"trl:{name}")]
+    overrides.update({name: getattr(args, f"trl:{name}") for name in given})
     return load_config(getattr(args, "config", None), overrides)
 
 
-def run_train(args: argparse.Namespace) -> int:
-    from agents.rlft.trainer import train
+def _is_main_process() -> bool:
+    """Rank 0 of ``accelerate launch`` / ``torchrun`` (which set ``RANK``), or a plain process."""
+    return os.environ.get("RANK", "0") == "0"
 
-    out = train(config_from_args(args))
-    print(f"RL fine-tuning finished: {out} (metrics.jsonl, eval/, checkpoints/, final_model/)")
+
+def _fail(error: BaseException, code: int) -> int:
+    if _is_main_process():
+        print(f"{PROG_ERROR} {error}", file=sys.stderr)
+    return code
+
+
+def final_summary(out: Path, config: RLFTConfig) -> str:
+    """The summary table of the run's last evaluation (``eval/step_<total_updates>``), as text."""
+    folder = Path(out) / "eval" / f"step_{config.total_updates:06d}"
+    if not folder.is_dir():
+        return "No final evaluation (eval_at_end is false): metrics.jsonl holds the training metrics."
+    from agents.evaluation.io import load_steps
+    from analysis.summary import format_summary, summarize_steps
+
+    return (f"Final evaluation after {config.total_updates} updates (greedy decoding, seeds "
+            f"{config.eval_seeds} x {config.eval_num_envs} environments; {folder}):\n"
+            + format_summary(summarize_steps(load_steps(folder))))
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Run ``textrl train``; a setup error prints one line and returns 2 (nothing was written)."""
+    try:
+        config = config_from_args(args)
+    except (ValueError, TypeError, FileNotFoundError) as error:  # the YAML file or an option
+        return _fail(error, 2)
+    from agents.rlft.trainer import NonFiniteLossError, SetupError, train
+
+    try:
+        out = train(config)
+    except SetupError as error:  # raised by the checks that run before the output folder is touched
+        return _fail(error, 2)
+    except NonFiniteLossError as error:
+        return _fail(error, 1)
+    if _is_main_process():
+        print(final_summary(out, config))
+        print(f"RL fine-tuning finished: {out} (run.json, metrics.jsonl, eval/, checkpoints/, final_model/ "
+              "with its README.md model card)")
     return 0
 
 

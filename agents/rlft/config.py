@@ -5,159 +5,156 @@ Load a YAML file and override single fields::
     cfg = load_config("configs/bandit_tiny.yaml", {"kl_coef": 0.1})
 
 or from the command line (``textrl train --config configs/bandit_tiny.yaml --kl_coef 0.1``; dashes
-and underscores are both accepted). Values given as strings (from the command line) are parsed as
-YAML scalars, so ``0.1`` is a float, ``null`` is ``None`` and ``[1, 2]`` a list.
+and underscores are both accepted, and so are TRL's names: ``--output_dir``, ``--report_to``,
+``--save_steps``, ... see :mod:`agents.rlft.config_names`). Values given as strings (from the command
+line) are parsed as YAML scalars, so ``0.1`` is a float, ``null`` is ``None`` and ``[1, 2]`` a list.
 
 Defaults follow the paper (SPEC, "RL fine-tuning") where they fit a CPU: clip 0.2, KL coefficient
 0.05 with a per-token estimator, temperature 1 while training and greedy evaluation, warm-up then
 cosine decay to 1e-6, gradient clipping 1.0, Monte Carlo returns with a baseline for bandits and a
 value head with GAE for tic-tac-toe.
+
+A run's identity is its config less the fields that do not change what it computes
+(:data:`OPERATIONAL_FIELDS`: where it writes, how it reports progress, ...): :meth:`RLFTConfig.identity`
+and :meth:`RLFTConfig.config_hash`; ``--resume`` refuses a folder whose run had another identity.
+
+This module imports no torch: ``textrl train --help`` reads it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from agents.rlft.advantages import BASELINES
-from agents.rlft.losses import KL_ESTIMATORS
+from agents.rlft.config_names import canonical_keys
 
+# the allowed values of the choice fields (advantages.BASELINES and losses.KL_ESTIMATORS are the
+# same tuples; a test keeps them equal: those modules import torch, this one must not)
+BASELINES = ("mc", "loo", "grpo")
+KL_ESTIMATORS = ("k1", "k2", "k3")
 ADVANTAGES = ("auto", "gae", *BASELINES)
 OPTIMIZERS = ("adamw", "adafactor")
 KL_IN = ("loss", "reward")
 MIXED_PRECISION = ("auto", "no", "bf16")
-LOG_WITH = ("auto", "none", "tensorboard")
+TRACKERS = ("tensorboard", "wandb", "trackio")  # through accelerate; each in an extra of the same name
+REPORT_TO = ("auto", "all", "none", *TRACKERS)
 BASE_MODEL_SIZES = ("default", "quick")
 PACKING = ("tree", "mask", "none")
+CHOICES = {
+    "base_model_size": BASE_MODEL_SIZES, "kl_estimator": KL_ESTIMATORS, "kl_in": KL_IN,
+    "advantage": ADVANTAGES, "optimizer": OPTIMIZERS, "mixed_precision": MIXED_PRECISION,
+    "packing": PACKING,
+}  # fmt: skip
+
+#: Fields that do not change what a run computes; every other field is part of its identity.
+OPERATIONAL_FIELDS = frozenset(
+    {"out", "resume", "overwrite", "progress", "threads", "report_to", "checkpoint_every",
+     "max_nonfinite_updates"}
+)  # fmt: skip
+
+
+def _opt(default: Any, help: str, *, factory: Callable[[], Any] | None = None) -> Any:
+    """A field documented once: ``help`` is its ``--help`` line and its entry in the docs."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass
 class RLFTConfig:
     """Every knob of :func:`agents.rlft.trainer.train`, validated on construction.
 
-    Environment and model:
-        env_id: registered textrl environment (``TextBandit-v0``, ``TextContextualBandit-v0``,
-            ``TextTicTacToe-v0``). env_kwargs: keyword arguments for ``gym.make`` (e.g.
-            ``{"num_arms": 10, "noise": "medium"}``; the env's ``invalid_action_penalty`` -5 lives here).
-        model: hub id or folder of the policy; ``None`` uses the embedded base model of size
-            ``base_model_size`` (``"default"`` or ``"quick"``).
-        out: output folder (metrics.jsonl, checkpoints/, final_model/, eval/).
-        seed: seeds environments, sampling and initialisation; the whole run is a function of it.
-
-    Rollouts:
-        total_updates: number of rollout + update iterations.
-        num_envs: environments stepped in parallel per process (the paper: 16).
-        episodes_per_env: whole episodes each environment plays per rollout (tic-tac-toe games are
-            short: several per rollout).
-        max_new_tokens, temperature, top_p: sampling while collecting (temperature 1 in the paper).
-        exploration_bonus: reward added to a turn whose executed action was not tried before in the
-            episode (the paper's bonus is +1; 0 disables it).
-
-    Objective:
-        clip_eps: PPO clip range. kl_coef: beta of the KL to the frozen reference model.
-        kl_estimator: ``"k1"``, ``"k2"`` or ``"k3"`` per-token estimator. kl_in: ``"loss"`` adds
-            ``beta * KL`` to the loss; ``"reward"`` subtracts ``beta * sum(k1)`` of a turn from its reward.
-        advantage: ``"mc"`` (Monte Carlo rewards-to-go minus the per-step mean), ``"loo"``
-            (leave-one-out), ``"grpo"`` (group-relative), ``"gae"`` (value head + GAE), or ``"auto"``
-            (``"gae"`` for tic-tac-toe, ``"mc"`` otherwise).
-        gamma, gae_lambda: discount and GAE lambda. value_coef, value_clip: value-loss weight and clip.
-        normalize_advantages: divide advantages by their standard deviation over the rollout (the
-            reward normalisation that keeps the -5 penalty from dominating the update size).
-
-    Optimisation:
-        optimizer: ``"adamw"`` or ``"adafactor"``; learning_rate, min_learning_rate (cosine floor),
-        warmup_steps (linear warm-up in optimizer steps), weight_decay, max_grad_norm.
-        epochs: passes over each rollout. num_minibatches: optimizer steps per epoch.
-        micro_batch_episodes: episodes per forward/backward (gradients accumulate over a minibatch).
-        packing: how an episode's turns are scored (all exact, see packing.py): ``"tree"`` (default;
-            the shared prefix once, then every turn's branch as a batch on its KV cache), ``"mask"``
-            (one packed sequence with a dense 4-D mask) or ``"none"`` (one sequence per turn).
-
-    Evaluation, checkpoints, logging:
-        eval_every: greedy evaluation every N updates (0: only at the end); eval_seeds, eval_num_envs:
-            the held-out evaluation (the tidy step log of ``textrl evaluate``); eval_at_start and
-            eval_at_end: also evaluate before the first and after the last update.
-        checkpoint_every: atomic checkpoint every N updates (0: only at the end). resume: continue
-            from the last checkpoint in ``out``.
-        max_nonfinite_updates: stop after this many non-finite losses in a row.
-        lora, lora_r, lora_alpha, lora_dropout, lora_target_modules: optional LoRA through peft.
-        mixed_precision: ``"auto"`` (bf16 on a GPU, fp32 on CPU), ``"no"`` or ``"bf16"``.
-        log_with: ``"auto"`` (TensorBoard when installed), ``"none"`` or ``"tensorboard"``.
-        progress: show a tqdm bar. threads: torch CPU threads (None leaves torch's default).
+    Each field says what it does in its ``metadata["help"]`` (``textrl train --help`` prints it,
+    grouped as :data:`GROUPS`); TRL's names are accepted as aliases (:mod:`agents.rlft.config_names`).
     """
 
-    env_id: str = "TextBandit-v0"
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    model: str | None = None
-    base_model_size: str = "default"
-    out: str = "runs/rlft"
-    seed: int = 0
+    env_id: str = _opt("TextBandit-v0", "registered environment: TextBandit-v0, TextContextualBandit-v0 "
+                       "or TextTicTacToe-v0")
+    env_kwargs: dict[str, Any] = _opt(None, "keyword arguments of gym.make, e.g. {n_arms: 10, noise: medium} "
+                                      "(the README lists every keyword)", factory=dict)
+    model: str | None = _opt(None, "hub id or folder of the policy; null: the embedded base model")
+    base_model_size: str = _opt("default", "size of the embedded base model when model is null: default "
+                                "or quick")
+    out: str = _opt("runs/rlft", "output folder: run.json, metrics.jsonl, checkpoints/, eval/, final_model/")
+    seed: int = _opt(0, "seeds environments, sampling and initialisation: the run is a function of it")
 
-    total_updates: int = 100
-    num_envs: int = 16
-    episodes_per_env: int = 1
-    max_new_tokens: int = 32
-    temperature: float = 1.0
-    top_p: float = 1.0
-    exploration_bonus: float = 0.0
+    total_updates: int = _opt(100, "rollout + update iterations")
+    num_envs: int = _opt(16, "environments stepped in parallel per process (the paper: 16)")
+    episodes_per_env: int = _opt(1, "whole episodes each environment plays per rollout (tic-tac-toe "
+                                 "games are short: several)")
+    max_new_tokens: int = _opt(32, "generation budget per answer while collecting")
+    temperature: float = _opt(1.0, "sampling temperature while collecting (evaluation is greedy)")
+    top_p: float = _opt(1.0, "nucleus sampling while collecting")
+    exploration_bonus: float = _opt(0.0, "reward added to a turn whose action was not tried before in "
+                                    "the episode (the paper: +1; 0 disables)")
 
-    clip_eps: float = 0.2
-    kl_coef: float = 0.05
-    kl_estimator: str = "k3"
-    kl_in: str = "loss"
-    advantage: str = "auto"
-    gamma: float = 1.0
-    gae_lambda: float = 0.95
-    value_coef: float = 0.5
-    value_clip: float | None = 0.2
-    normalize_advantages: bool = True
+    clip_eps: float = _opt(0.2, "PPO clip range of the probability ratio")
+    kl_coef: float = _opt(0.05, "beta: weight of the KL to the frozen reference model")
+    kl_estimator: str = _opt("k3", "per-token KL estimator: k1, k2 or k3")
+    kl_in: str = _opt("loss", "loss: add beta * KL to the loss; reward: subtract beta * sum(k1) of a "
+                      "turn from its reward")
+    advantage: str = _opt("auto", "mc (rewards-to-go minus the per-step mean), loo, grpo, gae (value "
+                          "head), or auto: gae for tic-tac-toe, mc otherwise")
+    gamma: float = _opt(1.0, "discount of the rewards-to-go")
+    gae_lambda: float = _opt(0.95, "GAE lambda (advantage gae)")
+    value_coef: float = _opt(0.5, "weight of the value loss (advantage gae)")
+    value_clip: float | None = _opt(0.2, "clip range of the value update; null: no clipping")
+    normalize_advantages: bool = _opt(True, "divide advantages by their standard deviation over the "
+                                      "rollout (keeps the -5 penalty from dominating the step size)")
 
-    optimizer: str = "adamw"
-    learning_rate: float = 1e-4
-    min_learning_rate: float = 1e-6
-    warmup_steps: int = 10
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    epochs: int = 1
-    num_minibatches: int = 1
-    micro_batch_episodes: int = 4
-    packing: str = "tree"
+    optimizer: str = _opt("adamw", "adamw or adafactor")
+    learning_rate: float = _opt(1e-4, "peak learning rate")
+    min_learning_rate: float = _opt(1e-6, "floor the cosine decay approaches by the last optimizer step")
+    warmup_steps: int = _opt(10, "linear warm-up, in optimizer steps")
+    weight_decay: float = _opt(0.0, "decoupled weight decay")
+    max_grad_norm: float = _opt(1.0, "clip the gradient norm at this value")
+    epochs: int = _opt(1, "passes over each rollout (TRL: num_ppo_epochs)")
+    num_minibatches: int = _opt(1, "optimizer steps per epoch")
+    micro_batch_episodes: int = _opt(4, "episodes per forward/backward (gradients accumulate over a "
+                                     "minibatch)")
+    packing: str = _opt("tree", "how an episode's turns are scored (all exact): tree (shared prefix "
+                        "once, turns as branches), mask (one sequence, 4-D mask) or none")
 
-    eval_every: int = 0
-    eval_seeds: list[int] = field(default_factory=lambda: [1000])
-    eval_num_envs: int = 16
-    eval_at_start: bool = False
-    eval_at_end: bool = True
-    checkpoint_every: int = 0
-    resume: bool = False
-    max_nonfinite_updates: int = 3
-    lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    lora_target_modules: list[str] | None = None
-    mixed_precision: str = "auto"
-    log_with: str = "auto"
-    progress: bool = True
-    threads: int | None = None
+    eval_every: int = _opt(0, "greedy evaluation every N updates (0: only at the end)")
+    eval_seeds: list[int] = _opt(None, "held-out evaluation seeds", factory=lambda: [1000])
+    eval_num_envs: int = _opt(16, "environments per evaluation seed")
+    eval_at_start: bool = _opt(False, "also evaluate before the first update")
+    eval_at_end: bool = _opt(True, "evaluate after the last update (textrl train prints its table)")
+    checkpoint_every: int = _opt(0, "atomic checkpoint every N updates (0: only at the end)")
+    resume: bool = _opt(False, "continue the run in out from its last good checkpoint (the config must "
+                        "be the same)")
+    overwrite: bool = _opt(False, "delete the run already in out, then start afresh")
+    max_nonfinite_updates: int = _opt(3, "stop after this many updates in a row with a non-finite loss")
+    lora: bool = _opt(False, "train LoRA adapters through peft (the base weights are the reference)")
+    lora_r: int = _opt(16, "LoRA rank r of the adapter matrices")
+    lora_alpha: int = _opt(32, "LoRA scaling alpha (updates are scaled by alpha / r)")
+    lora_dropout: float = _opt(0.0, "dropout on the LoRA input")
+    lora_target_modules: list[str] | None = _opt(None, "module names to adapt; null: all linear layers")
+    mixed_precision: str = _opt("auto", "auto (bf16 on a GPU, fp32 on CPU), no or bf16")
+    report_to: str = _opt("auto", "trackers (accelerate): tensorboard, wandb, trackio (comma-separated), "
+                          "all (those installed), none, or auto (tensorboard when installed)")
+    progress: bool = _opt(True, "show a progress bar")
+    threads: int | None = _opt(None, "torch CPU threads; null: torch's default")
 
     def __post_init__(self) -> None:
+        if isinstance(self.report_to, (list, tuple)):  # TRL takes a list; we keep one string
+            self.report_to = ",".join(str(v) for v in self.report_to)
         for f in dataclasses.fields(self):
             setattr(self, f.name, _coerce(f.name, getattr(self, f.name), _field_types()[f.name]))
-        _choice("base_model_size", self.base_model_size, BASE_MODEL_SIZES)
-        _choice("kl_estimator", self.kl_estimator, KL_ESTIMATORS)
-        _choice("kl_in", self.kl_in, KL_IN)
-        _choice("advantage", self.advantage, ADVANTAGES)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
-        _choice("log_with", self.log_with, LOG_WITH)
-        _choice("packing", self.packing, PACKING)
+        for name, allowed in CHOICES.items():
+            _choice(name, getattr(self, name), allowed)
+        self.report_to = _report_to(self.report_to)
+        if self.resume and self.overwrite:
+            raise ValueError("resume and overwrite exclude each other: continue the run, or delete it")
         for name in (
             "total_updates",
             "num_envs",
@@ -222,6 +219,53 @@ class RLFTConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def trackers(self) -> list[str]:
+        """``report_to`` as a list of tracker names (``auto``/``all``/``none`` left to the trainer)."""
+        return [] if self.report_to == "none" else self.report_to.split(",")
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide what the run computes (all but :data:`OPERATIONAL_FIELDS`)."""
+        return {k: v for k, v in self.to_dict().items() if k not in OPERATIONAL_FIELDS}
+
+    def config_hash(self) -> str:
+        """A short hash of :meth:`identity`: the run's name for itself (in run.json and checkpoints)."""
+        text = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _report_to(value: str) -> str:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    for name in names:
+        _choice("report_to", name, REPORT_TO)
+    if not names or (len(names) > 1 and set(names) & {"auto", "all", "none"}):
+        raise ValueError(
+            f"report_to must be auto, all, none, or trackers from {TRACKERS} separated by commas, "
+            f"got {value!r}"
+        )
+    return ",".join(dict.fromkeys(names))
+
+
+#: ``--help`` groups, in TRL's order (model, data, generation, training, evaluation, logging).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "model and reference model": (
+        "model", "base_model_size", "lora", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
+        "mixed_precision",
+    ),
+    "environment (the data)": ("env_id", "env_kwargs", "num_envs", "episodes_per_env", "exploration_bonus"),
+    "generation (rollouts)": ("max_new_tokens", "temperature", "top_p"),
+    "training": (
+        "total_updates", "seed", "clip_eps", "kl_coef", "kl_estimator", "kl_in", "advantage", "gamma",
+        "gae_lambda", "value_coef", "value_clip", "normalize_advantages", "optimizer", "learning_rate",
+        "min_learning_rate", "warmup_steps", "weight_decay", "max_grad_norm", "epochs", "num_minibatches",
+        "micro_batch_episodes", "packing", "max_nonfinite_updates", "threads",
+    ),
+    "evaluation": ("eval_every", "eval_seeds", "eval_num_envs", "eval_at_start", "eval_at_end"),
+    "output, checkpoints and logging": (
+        "out", "overwrite", "resume", "checkpoint_every", "report_to", "progress",
+    ),
+}  # fmt: skip
+
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
@@ -266,7 +310,7 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
 
 
 def field_names() -> list[str]:
-    """Names of all config fields (what YAML keys and ``--overrides`` may use)."""
+    """Names of all config fields (what YAML keys and ``--overrides`` may use, besides the aliases)."""
     return [f.name for f in dataclasses.fields(RLFTConfig)]
 
 
@@ -275,33 +319,42 @@ def parse_value(text: str) -> Any:
     return yaml.safe_load(text)
 
 
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML config file; errors name the file (and the line of a syntax error)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ValueError(f"config file {path}{where}: not valid YAML ({problem})") from None
+    if not isinstance(loaded, dict):
+        raise ValueError(f"config file {path} must hold a YAML mapping of field: value")
+    return loaded
+
+
 def load_config(yaml_path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RLFTConfig:
     """Build a config from an optional YAML file plus overrides (overrides win).
 
     Args:
         yaml_path: a YAML mapping of field -> value, or ``None`` for the defaults.
         overrides: field -> value; string values are parsed with :func:`parse_value`; keys may use
-            dashes (``total-updates``).
+            dashes (``total-updates``) and TRL's names (``output_dir``).
 
     Raises:
         FileNotFoundError: the YAML file does not exist.
-        ValueError: a key is not a config field (the message lists the allowed fields), the YAML is
-            not a mapping, or a value is out of range.
+        ValueError: the YAML is malformed (the message names the file and line) or not a mapping; a
+            key is not a config field (the message lists the allowed fields) or a TRL option textrl
+            does not have (it says what to use); a value is out of range.
         TypeError: a value has the wrong type.
     """
+    names = field_names()
     values: dict[str, Any] = {}
     if yaml_path is not None:
-        path = Path(yaml_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file not found: {path}")
-        loaded = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"config file {path} must hold a YAML mapping of field: value")
-        values.update(loaded)
-    for key, value in (overrides or {}).items():
-        values[key.replace("-", "_")] = parse_value(value) if isinstance(value, str) else value
-    allowed = field_names()
-    unknown = sorted(set(values) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown config field(s) {unknown}; allowed fields: {', '.join(allowed)}")
+        values.update(canonical_keys(read_yaml(yaml_path), names, f"config file {yaml_path}"))
+    parsed = {k: parse_value(v) if isinstance(v, str) else v for k, v in (overrides or {}).items()}
+    values.update(canonical_keys(parsed, names, "the options"))
     return RLFTConfig(**values)

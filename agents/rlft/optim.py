@@ -2,7 +2,15 @@
 
 The schedule counts optimizer steps (``epochs * num_minibatches`` per update): the learning rate rises
 linearly from ``lr / warmup`` to ``lr`` over ``warmup_steps`` steps, then follows a cosine from ``lr``
-down to ``min_learning_rate`` at the last step (the paper: 100 warm-up steps, cosine to 1e-6).
+towards ``min_learning_rate``, which it would reach one step after the last (the paper: 100 warm-up
+steps, cosine to 1e-6).
+
+Why not transformers' schedules (issue 15 asked to use them where nothing is lost; tested in
+``tests/agents/rlft/test_rlft_update.py``): ``get_cosine_with_min_lr_schedule_with_warmup`` starts
+its warm-up at ``lr = 0``, so with ``warmup_steps: 1`` (the shipped configs) the first optimizer step
+would not move the weights; ``get_cosine_with_min_lr_schedule_with_warmup_lr_rate`` (transformers >=
+4.54) warms up as this one does but starts the decay one step earlier, so without warm-up the first
+step is already below ``lr`` and a one-step run trains at the floor.
 """
 
 from __future__ import annotations

@@ -10,50 +10,66 @@ The loop, top to bottom (the paper's algorithm, SPEC "RL fine-tuning")::
 Runs unchanged under ``accelerate launch`` (DDP, one rollout per process on its own seeds, gradients
 averaged), in bf16 autocast on a GPU (``mixed_precision="auto"``) and optionally with LoRA (peft).
 
-Output folder ``config.out``:
+Before it writes anything, a run checks its config, trackers, output folder, environment and model
+(:mod:`agents.rlft.prepare`); a problem raises :class:`SetupError` and leaves the folder as it was.
+Output folder ``config.out`` (:mod:`agents.rlft.run_folder`):
 
+- ``run.json``: the run's identity (config hash), resolved environment settings and model;
+  ``config.yaml``: the whole config.
 - ``metrics.jsonl``: one JSON object per update: ``update``, ``objective/kl``, ``objective/entropy``,
   ``policy/clipfrac_avg``, ``policy/approxkl_avg``, ``loss/policy_avg``, ``loss/value_avg``,
   ``val/clipfrac_avg``, ``env/return``, ``env/cumulative_regret``, ``env/coverage``,
   ``env/invalid_action_rate``, ``env/greedy_fraction``, ``train/*`` (lr, grad norm, tokens, skipped
   steps), ``time/*`` (seconds, env steps trained per second) and, on evaluation updates, ``eval/*``.
-  The same values go to accelerate's trackers (TensorBoard when installed).
+  The same values go to accelerate's trackers (``report_to``; their files under ``logs/``).
 - ``eval/step_XXXXXX/``: the tidy step log of a greedy evaluation (``steps.parquet``, ``summary.json``,
   ``run.json``), the format of ``textrl evaluate``.
 - ``checkpoints/step_XXXXXX/`` (:mod:`agents.rlft.checkpoint`); ``final_model/`` (``save_pretrained``,
-  loadable by ``LLMPolicy.from_pretrained``; a LoRA run is merged first).
+  loadable by ``LLMPolicy.from_pretrained``; a LoRA run is merged first) with a ``README.md`` model
+  card (:mod:`agents.rlft.final_model`).
+
+Only the main process prints (warnings go to stderr).
 """
 
 from __future__ import annotations
 
 import copy
-import importlib.util
-import json
-import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import pandas as pd
 import torch
-import yaml
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import ProjectConfiguration, set_seed
 from tqdm.auto import tqdm
 
 import textrl_envs  # noqa: F401  (registers the environments)
-from agents.evaluation.io import atomic_write, write_run
+from agents.evaluation.io import write_run
 from agents.llm.agent import LLMAgent
-from agents.llm.loading import load_model_and_tokenizer
 from agents.llm.policy import LLMPolicy
-from agents.rlft.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from agents.rlft.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
 from agents.rlft.config import RLFTConfig
+from agents.rlft.final_model import last_record, model_card, save_final_model
 from agents.rlft.optim import make_optimizer, make_scheduler
 from agents.rlft.packing import PackedBatch, PackedSequence
+from agents.rlft.prepare import load_policy_model, preflight, resolve_model_path
 from agents.rlft.rollout import collect_rollout, rollout_metrics
+from agents.rlft.run_folder import (
+    METRICS_FILE,
+    SetupError,
+    append_metrics,
+    clear_run_files,
+    truncate_metrics,
+    write_run_files,
+)
 from agents.rlft.update import ppo_update
 from agents.rlft.value_head import PolicyWithValue, forward_any
+
+__all__ = ["NonFiniteLossError", "SetupError", "resolve_model_path", "train"]
 
 TRAIN_SEED_OFFSET = 10**9  # training episodes never reuse the evaluation seeds (seed * 100_000 + slot)
 
@@ -67,28 +83,20 @@ class GreedyAgent(LLMAgent):
         super().__init__(policy, temperature=0.0, name=name)
 
 
-def resolve_model_path(config: RLFTConfig) -> str:
-    if config.model is not None:
-        return config.model
-    from agents.base_model import ensure_base_model
-
-    return str(ensure_base_model(config.base_model_size, progress=config.progress))
+class NonFiniteLossError(RuntimeError):
+    """``max_nonfinite_updates`` updates in a row had a non-finite loss or gradient."""
 
 
-def build_accelerator(config: RLFTConfig) -> Accelerator:
+def build_accelerator(config: RLFTConfig, trackers: list[str]) -> Accelerator:
     precision = config.mixed_precision
     if precision == "auto":
         precision = "bf16" if torch.cuda.is_available() else "no"
-    trackers = None
-    if config.log_with == "tensorboard" or (
-        config.log_with == "auto" and importlib.util.find_spec("tensorboard") is not None
-    ):
-        trackers = "tensorboard"
+    project = ProjectConfiguration(project_dir=config.out, logging_dir=str(Path(config.out) / "logs"))
     # cpu=True without CUDA: several CPU processes (torchrun / `accelerate launch --multi_gpu`) then use gloo
     return Accelerator(
         mixed_precision=precision,
-        log_with=trackers,
-        project_dir=config.out,
+        log_with=trackers or None,
+        project_config=project,
         cpu=not torch.cuda.is_available(),
     )
 
@@ -107,8 +115,11 @@ def _mix(*parts: int) -> int:
     return value
 
 
-def evaluate_policy(policy: LLMPolicy, config: RLFTConfig, out_dir: Path, update: int) -> dict[str, float]:
-    """Greedy evaluation on ``config.eval_seeds``; writes the tidy run folder; returns ``eval/*`` metrics."""
+def evaluate_policy(
+    policy: LLMPolicy, config: RLFTConfig, out_dir: Path, update: int
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Greedy evaluation on ``config.eval_seeds``; writes the tidy run folder; returns the ``eval/*``
+    metrics and the summary table."""
     from agents.evaluation import evaluate
     from analysis.summary import summarize_steps
 
@@ -138,27 +149,27 @@ def evaluate_policy(policy: LLMPolicy, config: RLFTConfig, out_dir: Path, update
     }
     if "win_rate" in row:
         metrics["eval/win_rate"] = float(row["win_rate"])
-    return metrics
+    return metrics, summary
 
 
-def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    with path.open("a", encoding="utf-8") as f:
-        f.write(
-            json.dumps(
-                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
-            )
-            + "\n"
-        )
-
-
-def _truncate_metrics(path: Path, keep_through: int) -> None:
-    """Keep the metric lines of updates <= ``keep_through`` (resuming rewrites what follows)."""
-    if not path.is_file():
-        return
-    lines = [
-        ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["update"] <= keep_through
-    ]
-    atomic_write(path, lambda tmp: tmp.write_text("".join(ln + "\n" for ln in lines)))
+def _restore(config, out, unwrapped, optimizer, scheduler, accelerator, say) -> dict[str, Any]:
+    """Load the newest good checkpoint; under several processes all of them agree on its update."""
+    rank, world = accelerator.process_index, accelerator.num_processes
+    kwargs = {"rank": rank, "config_hash": config.config_hash(), "warn": say}
+    try:
+        _, state = load_latest_checkpoint(out, unwrapped, optimizer, scheduler, **kwargs)
+        if world > 1:
+            updates = accelerator.gather(torch.tensor([state["update"]], device=accelerator.device))
+            agreed = int(updates.min())
+            if state["update"] != agreed:  # this rank could not read a newer checkpoint's RNG file, say
+                _, state = load_latest_checkpoint(
+                    out, unwrapped, optimizer, scheduler, at_most=agreed, **kwargs
+                )
+            if state["update"] != agreed:
+                raise CheckpointError(f"the processes cannot agree on a checkpoint (update {agreed})")
+    except (CheckpointError, FileNotFoundError) as error:
+        raise SetupError(f"cannot resume {out}: {error}") from None
+    return state
 
 
 def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], None] | None = None) -> Path:
@@ -170,21 +181,24 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
             checkpointed (tests use it to interrupt a run).
 
     Raises:
-        RuntimeError: ``max_nonfinite_updates`` updates in a row had a non-finite loss.
-        FileNotFoundError: ``resume=True`` but ``out`` has no checkpoint.
+        SetupError: before anything is written: a tracker package is missing, the output folder holds
+            another run (or, with ``resume``, no run of this config and no checkpoint that loads), the
+            environment or the model cannot be made. The message says what to do.
+        NonFiniteLossError: ``max_nonfinite_updates`` updates in a row had a non-finite loss.
     """
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     out = Path(config.out)
-    accelerator = build_accelerator(config)
+    checks = preflight(config)  # read-only, on every process
+    model_path, lm, tokenizer = load_policy_model(config)
+    accelerator = build_accelerator(config, checks.trackers)
     rank, world, is_main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
-    set_seed(config.seed)
-    out.mkdir(parents=True, exist_ok=True)
-    if is_main:
-        text = yaml.safe_dump(config.to_dict(), sort_keys=False)
-        atomic_write(out / "config.yaml", lambda tmp: tmp.write_text(text))
 
-    lm, tokenizer = load_model_and_tokenizer(resolve_model_path(config), device="cpu", dtype=torch.float32)
+    def say(message: str) -> None:
+        if is_main:
+            print(f"[rlft] {message}", file=sys.stderr, flush=True)
+
+    set_seed(config.seed)
     reference = None
     if config.lora:
         from peft import LoraConfig, get_peft_model
@@ -214,21 +228,23 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
                 return forward_any(unwrapped.lm, batch)[0]
 
     start, nonfinite = 0, 0
-    metrics_path = out / "metrics.jsonl"
     if config.resume:
-        ckpt = latest_checkpoint(out)
-        if ckpt is None:
-            raise FileNotFoundError(f"resume=True but {out / 'checkpoints'} holds no complete checkpoint")
-        state = load_checkpoint(ckpt, unwrapped, optimizer, scheduler, rank=rank)
+        state = _restore(config, out, unwrapped, optimizer, scheduler, accelerator, say)
         start, nonfinite = int(state["update"]), int(state.get("nonfinite_in_a_row", 0))
-        if is_main:
-            _truncate_metrics(metrics_path, start)
-    elif is_main:
-        metrics_path.unlink(missing_ok=True)
+    accelerator.wait_for_everyone()  # every process has checked the folder before the first write
+    metrics_path = out / METRICS_FILE
+    if is_main:  # the first write of the run
+        if config.overwrite:
+            clear_run_files(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_run_files(config, env_settings=checks.env_settings, model=model_path)
+        if config.resume:
+            truncate_metrics(metrics_path, start, warn=say)
+            say(f"resuming {out} after update {start}")
     accelerator.wait_for_everyone()
-    if accelerator.trackers or trackers_wanted(accelerator):
+    if checks.trackers:
         accelerator.init_trackers(
-            "rlft",
+            "textrl-rlft",
             config={k: v for k, v in config.to_dict().items() if isinstance(v, (int, float, str, bool))},
         )
 
@@ -242,12 +258,15 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
     )
     envs = [gym.make(config.env_id, **config.env_kwargs) for _ in range(config.num_envs)]
     pad_id = int(tokenizer.pad_token_id)
+    summaries: dict[int, pd.DataFrame] = {}  # update -> summary of the evaluation after it
 
     def run_eval(update: int) -> dict[str, float]:
         result: dict[str, float] = {}
         if is_main:
             with accelerator.autocast():
-                result = evaluate_policy(policy, config, out / "eval" / f"step_{update:06d}", update)
+                result, summaries[update] = evaluate_policy(
+                    policy, config, out / "eval" / f"step_{update:06d}", update
+                )
         accelerator.wait_for_everyone()
         return result
 
@@ -260,6 +279,7 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
         disable=not (config.progress and is_main),
     )
     last_eval = 0 if eval_metrics else -1
+    record: dict[str, Any] = {}
     for update in range(start, config.total_updates):
         t0 = time.perf_counter()
         with torch.no_grad(), accelerator.autocast():
@@ -308,13 +328,14 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
             record.update({f"{k}_start": v for k, v in eval_metrics.items()})
         record = {"update": done, **record}
         if is_main:
-            _append_jsonl(metrics_path, record)
+            append_metrics(metrics_path, record)
         accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=done)
         bar.update(1)
         bar.set_postfix({"return": f"{record['env/return']:.2f}", "kl": f"{record['objective/kl']:.3f}"})
         if nonfinite >= config.max_nonfinite_updates:
             bar.close()
-            raise RuntimeError(
+            accelerator.end_training()
+            raise NonFiniteLossError(
                 f"stopping: {nonfinite} updates in a row had a non-finite loss or gradient (last at update "
                 f"{done}); lower learning_rate, check rewards, or raise max_nonfinite_updates"
             )
@@ -325,7 +346,7 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
                 unwrapped,
                 optimizer,
                 scheduler,
-                {"nonfinite_in_a_row": nonfinite},
+                {"nonfinite_in_a_row": nonfinite, "config_hash": config.config_hash()},
                 rank=rank,
                 is_main=is_main,
                 barrier=accelerator.wait_for_everyone,
@@ -334,14 +355,17 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
             on_update(done, record)
     bar.close()
     if is_main:
-        save_final_model(unwrapped, tokenizer, out / "final_model")
+        card = model_card(
+            config,
+            model=model_path,
+            env_settings=checks.env_settings,
+            last_metrics=record or last_record(metrics_path),
+            eval_summary=summaries.get(config.total_updates),
+        )
+        save_final_model(unwrapped, tokenizer, out / "final_model", card=card)
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return out
-
-
-def trackers_wanted(accelerator: Accelerator) -> bool:
-    return bool(getattr(accelerator, "log_with", None))
 
 
 def _mean_over_processes(accelerator: Accelerator, record: dict[str, float]) -> dict[str, float]:
@@ -351,22 +375,3 @@ def _mean_over_processes(accelerator: Accelerator, record: dict[str, float]) -> 
     values = torch.tensor([float(record[k]) for k in keys], dtype=torch.float64, device=accelerator.device)
     values = accelerator.reduce(values, reduction="mean").cpu().tolist()
     return dict(zip(keys, values, strict=True))
-
-
-def save_final_model(module: PolicyWithValue, tokenizer: Any, folder: Path) -> None:
-    """``save_pretrained`` the LM (LoRA merged into a copy) and tokenizer; the value head alongside."""
-    lm = module.lm
-    if hasattr(lm, "merge_and_unload"):
-        lm = copy.deepcopy(lm).merge_and_unload()
-    tmp = folder.parent / f".tmp_{folder.name}"
-    import shutil
-
-    shutil.rmtree(tmp, ignore_errors=True)
-    lm.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    if module.value_head is not None:
-        from safetensors.torch import save_model
-
-        save_model(module.value_head, str(tmp / "value_head.safetensors"))
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.replace(folder)

@@ -56,6 +56,29 @@ def test_evaluate_writes_run_folder_and_prints_summary(tmp_path, capsys):
         and run["env_kwargs"] == {"n_arms": 3, "horizon": 5}
     )
     assert json.loads((out / "summary.json").read_text())[0]["episodes"] == 8
+    # issue 15: the resolved settings (every keyword, defaults included), not only the ones passed
+    settings = {
+        "n_arms": 3, "distribution": "gaussian", "noise": "medium", "variant": "button", "horizon": 5,
+        "history_window": None, "cot": True, "prompt_style": "default", "context_summary": False,
+        "reward_scale": None, "invalid_action_penalty": -5.0,
+    }  # fmt: skip
+    assert run["env_settings"] == {"TextBandit-v0": settings}
+    assert json.loads((out / "summary.json").read_text())[0]["env_settings"] == settings
+
+
+def test_agent_name_labels_the_run(tmp_path, capsys):
+    """Issue 15: the agent column always read the --agent name ("llm"); --agent-name sets it."""
+    out = tmp_path / "named"
+    args = ["evaluate", "--env", "TextBandit-v0", "--agent", "random", "--num-envs", "2", "--out", str(out),
+            "--env-kwargs", '{"n_arms": 3, "horizon": 2}', "--no-progress"]  # fmt: skip
+    assert main([*args, "--agent-name", "my-model"]) == 0
+    assert set(load_steps(out)["agent"]) == {"my-model"}
+    assert json.loads((out / "summary.json").read_text())[0]["agent"] == "my-model"
+    assert "my-model" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--agent-name", " "])
+    assert info.value.code == 2
+    assert "--agent-name must not be empty" in capsys.readouterr().err
 
 
 def test_csv_format_agent_kwargs_and_tictactoe(tmp_path, capsys):

@@ -49,6 +49,7 @@ def test_round_trip(fmt, which, request, tmp_path):
     assert (out / f"steps.{fmt}").is_file()
     pd.testing.assert_frame_equal(load_steps(out), steps)
     pd.testing.assert_frame_equal(load_steps(out / f"steps.{fmt}"), steps)
+    # no env_kwargs given: the settings are unknown, so none are recorded (never guessed as defaults)
     assert json.loads((out / "run.json").read_text()) == {"agent": "x", "seeds": [0, 1]}
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary) == 1 and summary[0]["episodes"] == steps.groupby(["seed", "episode"]).ngroups
@@ -97,3 +98,28 @@ def test_errors(bandit_steps, tmp_path):
         load_steps(tmp_path / "empty")
     with pytest.raises(ValueError, match="a step log is a .parquet or .csv file"):
         load_steps(tmp_path / "afile")
+
+
+def test_env_settings_recorded_from_env_kwargs(bandit_steps, tmp_path):
+    import textrl_envs
+
+    out = write_run(bandit_steps, tmp_path / "run", meta={"env_kwargs": {"n_arms": 3, "horizon": 6}})
+    expected = textrl_envs.env_settings("TextBandit-v0", {"n_arms": 3, "horizon": 6})
+    assert expected["horizon"] == 6 and expected["noise"] == "medium"  # a default filled in
+    assert json.loads((out / "run.json").read_text())["env_settings"] == {"TextBandit-v0": expected}
+    assert json.loads((out / "summary.json").read_text())[0]["env_settings"] == expected
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/fd"), reason="names fds through /proc")
+def test_atomic_write_syncs_file_and_folder(tmp_path, monkeypatch):
+    """Issue 15: data reaches the disk before the rename, the rename before returning."""
+    import os
+
+    from agents.evaluation import io
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(io.os, "fsync", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+                        or real_fsync(fd))
+    atomic_write(tmp_path / "a.txt", lambda tmp: tmp.write_text("x"))
+    assert len(synced) == 2 and synced[0].startswith(str(tmp_path / ".a.txt.")) and synced[1] == str(tmp_path)

@@ -9,11 +9,13 @@ import sys
 import pandas as pd
 import pytest
 
+from analysis import plots
 from analysis.cli import register
 from analysis.probes import FrequentAgent, UCBRationaleAgent, run_probes
 from analysis.report import build_report
 from analysis.runs import load_run
 from analysis.summary import summarize_steps
+from textrl_envs import env_settings
 
 PROBE_KW = {
     "frequency_bias_kwargs": {"repetitions": (0, 5, 50, 95), "n_prefixes": 2},
@@ -27,9 +29,13 @@ def run_dirs(tmp_path, frames):
     base = tmp_path / "base"
     base.mkdir()
     frames.bandit("llm").to_csv(base / "steps.csv", index=False)
+    (base / "run.json").write_text(json.dumps({"env_kwargs": {"n_arms": 3}}))  # a run.json before issue 15
     ucb = tmp_path / "ucb"
     ucb.mkdir()
     pd.concat([frames.bandit("ucb"), frames.tictactoe()]).to_parquet(ucb / "steps.parquet")
+    settings = {"TextBandit-v0": env_settings("TextBandit-v0", {"n_arms": 3}),
+                "TextTicTacToe-v0": env_settings("TextTicTacToe-v0")}
+    (ucb / "run.json").write_text(json.dumps({"env_settings": settings}))
     run_probes(FrequentAgent(), base, **PROBE_KW)
     return base, ucb
 
@@ -69,11 +75,17 @@ def test_report_end_to_end(run_dirs, tmp_path):
     assert path == out / "report.md"
     # summary values computed by hand in test_summary: regret 1.85, invalid 1/8, return 1.7
     assert "| base | llm | TextBandit-v0 | 2 | 1.850 [" in text
-    assert "| ucb | m | TextTicTacToe-v0 | 3 | 0.667 [" in text
-    # exploration table: arm 1 takes 4 of the 8 pulls (test_metrics.test_top_arm_share_by_hand)
+    # tic-tac-toe rows get their own columns (issue 15: coverage and regret were shown for games):
+    # return (1 - 1 + 0) / 3, win 1/3, draw 0, loss 1/3, invalid 1/6, illegal 1/6
+    assert "| ucb | m | TextTicTacToe-v0 | 3 | 0.000 | 0.333 | 0.000 | 0.333 | 0.167 | 0.167 |" in text
+    ttt_header = next(line for line in text.splitlines() if line.startswith("| run | agent | env_id | games"))
+    assert "coverage" not in ttt_header and "regret" not in ttt_header
+    # exploration table: arm 1 takes 4 of the 8 pulls (test_metrics.test_top_arm_share_by_hand); its
+    # name, not its index (issue 15): the second button of a 3-arm bandit is "green"
     assert "`top_arm_share`" in text
     row = next(line for line in text.splitlines() if line.startswith("| base | llm | TextBandit-v0 | 0."))
-    assert row.endswith("| 1 | 0.500 |"), row
+    assert row.endswith("| green | 0.500 |"), row
+    assert "| base | TextBandit-v0 | n_arms=3, distribution='gaussian'" in text  # the settings section
     assert "## Frequency bias" in text and "### base (probed agent: `frequent`)" in text
     assert "Per-arm summary in the prompt's context: **yes**" in text  # base probed with the summary
     assert "Per-arm summary in the prompt's context: **no**" in text  # ucb probed without
@@ -140,3 +152,54 @@ def test_report_error_paths(tmp_path, frames, run_dirs):
     (run_dirs[0] / "probes.json").write_text("{not json")
     with pytest.raises(ValueError, match="is not valid JSON"):
         load_run(run_dirs[0])
+
+
+def _run(folder, steps, env_kwargs=None):
+    folder.mkdir()
+    steps.to_parquet(folder / "steps.parquet")
+    if env_kwargs is not None:
+        (folder / "run.json").write_text(json.dumps({"env_kwargs": env_kwargs}))
+    return folder
+
+
+def test_report_refuses_or_separates_runs_with_different_settings(tmp_path, frames, capsys):
+    """Issue 15: horizon-10 and horizon-50 runs were drawn on one plot as one environment."""
+    h10 = _run(tmp_path / "h10", frames.bandit("ucb"), {"n_arms": 3, "horizon": 10})
+    h50 = _run(tmp_path / "h50", frames.bandit("ucb"), {"n_arms": 3, "horizon": 50})
+    same = _run(tmp_path / "same", frames.bandit("random"), {"n_arms": 3, "horizon": 10})
+    unknown = _run(tmp_path / "unknown", frames.bandit("llm"))  # no run.json: compared with nothing
+    with pytest.raises(ValueError, match=r"different settings \(horizon: 10 \(h10\), 50 \(h50\)\)"):
+        build_report([h10, h50], tmp_path / "out")
+    build_report([h10, same, unknown], tmp_path / "ok", plots_enabled=False)  # same settings: fine
+    args = _parser().parse_args(["report", str(h10), str(h50), "--out", str(tmp_path / "cli")])
+    assert args.func(args) == 2
+    assert "--separate-settings" in capsys.readouterr().err
+    text = build_report([h10, h50, unknown], tmp_path / "sep", separate_settings=True).read_text()
+    assert "| h10 | ucb | TextBandit-v0 (horizon=10) | 2 |" in text
+    assert "| h50 | ucb | TextBandit-v0 (horizon=50) | 2 |" in text
+    assert "| unknown | llm | TextBandit-v0 (settings not recorded) | 2 |" in text
+    assert "| unknown | TextBandit-v0 (settings not recorded) | settings not recorded |" in text
+    assert "| #1 | 0.500 |" in text  # no settings, no name guessed: the index, marked
+    if plots.plots_available():
+        assert (tmp_path / "sep" / "regret_TextBandit-v0_horizon_10.png").is_file()
+        assert (tmp_path / "sep" / "regret_TextBandit-v0_horizon_50.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "match"),
+    [
+        ("regret", [float("nan")] * 8, r"column 'regret' must hold finite numbers, but has NaN in rows "
+                                       r"0, 1, 2, 3, 4, 5, 6, 7 \(0-based rows of the step log; 8 of 8"),
+        ("reward", [0.0] * 3 + [float("inf")] + [0.0] * 4, r"column 'reward' .* has inf in row 3 \("),
+        ("env_reward", [float("nan"), float("-inf")] + [0.0] * 6, r"NaN in row 0 and inf in row 1 "),
+    ],
+)
+def test_report_rejects_non_finite_values(tmp_path, frames, column, values, match, capsys):
+    """Issue 15: an all-NaN regret column was reported as 0.000 [0.000, 0.000], and inf passed."""
+    steps = frames.bandit().assign(**{column: values})
+    folder = _run(tmp_path / "bad", steps)
+    with pytest.raises(ValueError, match=match):
+        build_report([folder], tmp_path / "out")
+    args = _parser().parse_args(["report", str(folder), "--out", str(tmp_path / "cli")])
+    assert args.func(args) == 2
+    assert f"column {column!r} must hold finite numbers" in capsys.readouterr().err

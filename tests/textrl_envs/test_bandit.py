@@ -24,7 +24,7 @@ def _pull_many(env: TextBanditEnv, answer: str, n: int) -> np.ndarray:
 @pytest.mark.parametrize(("noise", "sigma"), [("low", 0.1), ("medium", 1.0), ("high", 3.0)])
 def test_gaussian_rewards_mean_and_std(noise, sigma):
     n = 4000
-    env = TextBanditEnv(noise=noise, horizon=n, history_window=0)
+    env = TextBanditEnv(noise=noise, horizon=n, history_window=1)
     _, info = env.reset(seed=11)
     rewards = _pull_many(env, "ACTION=green", n)
     mu = info["arm_means"][1]
@@ -43,7 +43,7 @@ def test_gaussian_arm_means_are_uniform():
 @pytest.mark.parametrize(("noise", "low", "high"), [("low", 0.25, 0.75), ("high", 0.4, 0.6)])
 def test_bernoulli_gaps_and_shuffled_order(noise, low, high):
     k = 5
-    env = TextBanditEnv(n_arms=k, distribution="bernoulli", noise=noise, horizon=3000, history_window=0)
+    env = TextBanditEnv(n_arms=k, distribution="bernoulli", noise=noise, horizon=3000, history_window=1)
     best_positions = []
     for seed in range(500):
         _, info = env.reset(seed=seed)
@@ -218,7 +218,7 @@ def test_bad_kwargs(kwargs, error, match):
         (lambda: render_bandit_prompt(["a", "b"], [], prompt_style="x"), "prompt_style must be one of"),
         (
             lambda: render_bandit_prompt(["a", "b"], [], history_window=-2),
-            "history_window must be None or >= 0",
+            "history_window must be None or >= 1",
         ),
         (
             lambda: render_bandit_prompt(["a", "b"], [(2, 1.0)]),

@@ -135,7 +135,7 @@ def test_synthetic_world_shape_and_determinism():
 
 
 def test_reward_noise_is_gaussian():
-    env = TextContextualBanditEnv(n_arms=5, horizon=3000, history_window=0, reward_noise=0.5)
+    env = TextContextualBanditEnv(n_arms=5, horizon=3000, history_window=1, reward_noise=0.5)
     _, info = env.reset(seed=2)
     residuals = []
     for _ in range(3000):

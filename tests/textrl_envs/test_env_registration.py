@@ -28,6 +28,38 @@ def test_all_ids_registered():
     assert env.unwrapped.n_arms == 10
 
 
+# the defaults written out by hand from each class's documented Arguments table
+DOCUMENTED_DEFAULTS = {
+    "TextBandit-v0": {
+        "n_arms": 10, "distribution": "gaussian", "noise": "medium", "variant": "button", "horizon": 50,
+        "history_window": None, "cot": True, "prompt_style": "default", "context_summary": False,
+        "reward_scale": None, "invalid_action_penalty": -5.0,
+    },
+    "TextContextualBandit-v0": {
+        "n_arms": 10, "rank": 5, "horizon": 50, "history_window": None, "cot": True, "data_dir": None,
+        "n_users": 943, "data_seed": 0, "reward_noise": 0.0, "invalid_action_penalty": -5.0,
+    },
+    "TextTicTacToe-v0": {
+        "opponent": "random", "show_legal_actions": True, "agent_first": True, "cot": True,
+        "history_window": None, "mcts_simulations": 500, "invalid_action_penalty": -5.0,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("env_id", textrl_envs.ENV_IDS)
+def test_spec_kwargs_list_every_keyword_with_its_default(env_id):
+    """Issue 15: ``gym.spec(id).kwargs`` was ``{}``; it now shows the options and their defaults."""
+    assert gym.spec(env_id).kwargs == DOCUMENTED_DEFAULTS[env_id]
+    env = gym.make(env_id, render_mode="ansi")  # render_mode still goes through gym.make's own path
+    assert env.render_mode == "ansi"
+
+
+def test_env_settings_resolves_defaults_and_overrides():
+    settings = textrl_envs.env_settings("textrl_envs:TextBandit-v0", {"horizon": 10, "noise": "low"})
+    assert settings == {**DOCUMENTED_DEFAULTS["TextBandit-v0"], "horizon": 10, "noise": "low"}
+    assert textrl_envs.env_settings("Custom-v9", {"a": 1}) == {"a": 1}  # unknown id: only what was given
+
+
 @pytest.mark.parametrize(("env_id", "kwargs", "answer"), CASES)
 def test_check_env(env_id, kwargs, answer, recwarn):
     env = gym.make(env_id, **kwargs)
@@ -118,7 +150,9 @@ def test_step_errors(env_id):
         ({"render_mode": "human"}, ValueError, r"render_mode must be one of \[None, 'ansi'\]"),
         ({"invalid_action_penalty": 1.0}, ValueError, "invalid_action_penalty must be <= 0"),
         ({"invalid_action_penalty": "big"}, TypeError, "invalid_action_penalty must be a number"),
-        ({"history_window": -1}, ValueError, r"history_window must be an integer >= 0"),
+        ({"history_window": -1}, ValueError, r"history_window must be an integer >= 1"),
+        # issue 15: 0 was accepted and showed a prompt without any history
+        ({"history_window": 0}, ValueError, r"history_window must be an integer >= 1, got 0"),
         ({"cot": "yes"}, TypeError, "cot must be a bool"),
     ],
 )

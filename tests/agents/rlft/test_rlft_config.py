@@ -48,7 +48,9 @@ def test_yaml_and_overrides(tmp_path):
         ({"kl_in": "both"}, ValueError, "kl_in must be one of"),
         ({"mixed_precision": "fp16"}, ValueError, "mixed_precision must be one of"),
         ({"base_model_size": "huge"}, ValueError, "base_model_size must be one of"),
-        ({"log_with": "wandb"}, ValueError, "log_with must be one of"),
+        ({"report_to": "mlflow"}, ValueError, r"report_to must be one of \('auto', 'all', 'none', 'tensor"),
+        ({"report_to": "wandb,none"}, ValueError, "report_to must be auto, all, none, or trackers"),
+        ({"resume": True, "overwrite": True}, ValueError, "resume and overwrite exclude each other"),
         ({"num_envs": 0}, ValueError, "num_envs must be >= 1"),
         ({"kl_coef": -1.0}, ValueError, "kl_coef must be >= 0"),
         ({"temperature": 0.0}, ValueError, "temperature must be > 0"),
@@ -73,11 +75,77 @@ def test_validation_errors(kwargs, error, match):
 
 
 def test_load_errors(tmp_path):
-    with pytest.raises(ValueError, match="unknown config field\\(s\\) \\['kl'\\]; allowed fields: env_id"):
+    with pytest.raises(ValueError, match=r"the options: unknown config field\(s\) kl; allowed fields: env"):
         load_config(None, {"kl": 0.1})
+    with pytest.raises(ValueError, match=r"unknown config field\(s\) kl_coeff \(did you mean kl_coef\?\)"):
+        load_config(None, {"kl_coeff": 0.1})
     with pytest.raises(FileNotFoundError, match="config file not found"):
         load_config(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("- a\n- b\n")
     with pytest.raises(ValueError, match="must hold a YAML mapping"):
         load_config(bad)
+
+
+def test_trl_names_are_aliases(tmp_path):
+    """Issue 15: TRL's names (output_dir, report_to, save_steps, ...) work in YAML and as options."""
+    path = tmp_path / "c.yaml"
+    path.write_text("output_dir: runs/x\nsave_steps: 5\nbeta: 0.1\nnum_ppo_epochs: 2\nlog_with: none\n")
+    cfg = load_config(path, {"eval_steps": "3", "max_completion_length": "24", "cliprange": "0.3",
+                             "report-to": "wandb,trackio"})
+    assert (cfg.out, cfg.checkpoint_every, cfg.kl_coef, cfg.epochs) == ("runs/x", 5, 0.1, 2)
+    assert (cfg.eval_every, cfg.max_new_tokens, cfg.clip_eps) == (3, 24, 0.3)
+    assert cfg.report_to == "wandb,trackio" and cfg.trackers == ["wandb", "trackio"]  # options win
+    assert RLFTConfig(report_to=["tensorboard", "wandb"]).report_to == "tensorboard,wandb"  # a TRL list
+
+
+def test_trl_options_without_counterpart_say_what_to_use(tmp_path):
+    with pytest.raises(ValueError, match=r"logging_steps \(a TRL option\) has no counterpart in textrl "
+                                         r"train: textrl logs every update"):
+        load_config(None, {"logging_steps": "10"})
+    with pytest.raises(ValueError, match="num_train_epochs .* set total_updates"):
+        load_config(None, {"num_train_epochs": "3"})
+
+
+def test_a_field_given_twice_under_two_names_is_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("out: runs/a\noutput_dir: runs/b\n")
+    with pytest.raises(ValueError, match=f"config file {path} sets out twice, as out and as output_dir"):
+        load_config(path)
+
+
+def test_malformed_yaml_names_the_file_and_line(tmp_path):
+    """Issue 15: the error said 'in "<unicode string>"' instead of the file."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: 1\nkl_coef: [0.1\n")
+    with pytest.raises(ValueError, match=f"config file {bad}, line 3, column 1: not valid YAML") as info:
+        load_config(bad)
+    assert "unicode string" not in str(info.value)
+
+
+def test_choice_tuples_equal_the_modules_that_use_them():
+    """config.py keeps its own copies (it must not import torch); they stay the same tuples."""
+    from agents.rlft import config
+    from agents.rlft.advantages import BASELINES
+    from agents.rlft.losses import KL_ESTIMATORS
+
+    assert (config.BASELINES, config.KL_ESTIMATORS) == (BASELINES, KL_ESTIMATORS)
+
+
+def test_every_field_has_help_and_one_group():
+    import dataclasses
+
+    from agents.rlft.config import GROUPS
+
+    fields = dataclasses.fields(RLFTConfig)
+    grouped = [name for names in GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(f.name for f in fields) and len(grouped) == len(set(grouped))
+    assert all(len(f.metadata["help"]) > 10 for f in fields)
+
+
+def test_identity_leaves_out_operational_fields():
+    a = RLFTConfig(out="runs/a", progress=False, report_to="none", checkpoint_every=2)
+    b = RLFTConfig(out="runs/b", resume=True, threads=1)
+    assert a.config_hash() == b.config_hash()
+    assert RLFTConfig(seed=1).config_hash() != RLFTConfig(seed=0).config_hash()
+    assert "out" not in a.identity() and a.identity()["seed"] == 0

@@ -15,7 +15,8 @@ from agents.cli import main as textrl_main
 from agents.rlft import trainer as trainer_module
 from agents.rlft.checkpoint import latest_checkpoint
 from agents.rlft.config import RLFTConfig
-from agents.rlft.trainer import train
+from agents.rlft.trainer import SetupError, train
+from analysis.summary import format_summary, summarize_steps
 
 ROOT = Path(__file__).resolve().parents[3]
 TINY_ENV = {"n_arms": 3, "horizon": 3}
@@ -32,7 +33,7 @@ def tiny_config(model, out, **overrides):
         micro_batch_episodes=2,
         eval_at_end=False,
         progress=False,
-        log_with="none",
+        report_to="none",
         warmup_steps=1,
         learning_rate=1e-3,
         checkpoint_every=1,
@@ -69,7 +70,7 @@ def test_resume_equals_uninterrupted(tiny_llama, tmp_path):
     assert (tmp_path / "cut" / "final_model" / "config.json").is_file()
 
 
-def test_cli_run_writes_eval_log(tiny_llama, tmp_path):
+def test_cli_run_writes_eval_log(tiny_llama, tmp_path, capsys):
     out = tmp_path / "cli"
     code = textrl_main(
         [
@@ -107,7 +108,16 @@ def test_cli_run_writes_eval_log(tiny_llama, tmp_path):
         ]
     )
     assert code == 0
+    printed = capsys.readouterr().out
+    # issue 15: the run ends with its final evaluation's summary table (computed here from its step log)
     steps = pd.read_parquet(out / "eval" / "step_000001" / "steps.parquet")
+    summary = summarize_steps(steps)
+    assert "Final evaluation after 1 updates (greedy decoding, seeds [5] x 2 environments" in printed
+    assert format_summary(summary) in printed and "cum_regret (95% CI)" in printed
+    card = (out / "final_model" / "README.md").read_text()
+    assert "Greedy evaluation after the last update (seeds [5] x 2 environments)" in card
+    regret = summary.iloc[0]
+    assert f"| rlft | TextBandit-v0 | 2 | {regret.cum_regret_mean:.3f} [" in card
     assert len(steps) == 2 * 3 and set(steps["agent"]) == {"rlft"}
     assert {"action_index", "regret", "valid_action", "env_reward"} <= set(steps.columns)
     (record,) = read_metrics(out)
@@ -143,7 +153,7 @@ def test_nonfinite_updates_stop_the_run(tiny_llama, tmp_path, monkeypatch):
 
 
 def test_resume_without_checkpoint_fails(tiny_llama, tmp_path):
-    with pytest.raises(FileNotFoundError, match="holds no complete checkpoint"):
+    with pytest.raises(SetupError, match="holds no complete checkpoint, so there is nothing to continue"):
         train(tiny_config(tiny_llama, tmp_path / "none", resume=True))
 
 
@@ -189,6 +199,9 @@ def test_two_cpu_processes_with_gloo(tiny_llama, tmp_path):
     ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
+    # issue 15: "RL fine-tuning finished" was printed once per process
+    assert result.stdout.count("RL fine-tuning finished") == 1, result.stdout
+    assert result.stdout.count("No final evaluation") == 1
     (record,) = read_metrics(out)
     assert record["update"] == 1 and record["train/turns"] == 6  # mean over 2 processes of 2 envs x 3 turns
     assert (out / "checkpoints" / "step_000001" / "rng_rank1.pt").is_file()

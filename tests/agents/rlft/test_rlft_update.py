@@ -97,11 +97,48 @@ def test_nonfinite_loss_skips_the_step(tiny_llama):
         assert torch.equal(v, before[k])
 
 
+def _lrs(make, steps):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = make(opt)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs, sched
+
+
 def test_lr_schedule_warmup_then_cosine():
-    assert lr_factor(0, 4, 12, 0.01) == pytest.approx(0.25)
-    assert lr_factor(3, 4, 12, 0.01) == pytest.approx(1.0)
-    assert lr_factor(8, 4, 12, 0.01) == pytest.approx(0.01 + 0.99 * 0.5)  # half way through the decay
-    assert lr_factor(12, 4, 12, 0.01) == pytest.approx(0.01)
+    """Warm-up 4 of 12 optimizer steps, lr 1.0, floor 0.01: values computed by hand."""
+    cfg = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=4, total_updates=6)
+    lrs, sched = _lrs(lambda opt: make_scheduler(opt, cfg, steps_per_update=2), 12)
+    cosine = [0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * k / 8)) for k in range(8)]
+    assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0, *cosine])
+    assert lrs[8] == pytest.approx(0.01 + 0.99 * 0.5)  # half way through the decay
+    assert lr_factor(12, 4, 12, 0.01) == pytest.approx(0.01)  # the floor, one step after the last
+    # the state survives a checkpoint: a new scheduler loaded from it continues at the same place
+    fresh = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    again = make_scheduler(fresh, cfg, steps_per_update=2)
+    again.load_state_dict(sched.state_dict())
+    assert again.get_last_lr() == sched.get_last_lr()
+
+
+def test_transformers_schedules_would_lose_steps():
+    """Issue 15 asked to use transformers' cosine-with-floor schedule where nothing is lost. Both of
+    its variants lose something here, so the hand-written schedule stays (agents/rlft/optim.py)."""
+    transformers_optimization = pytest.importorskip("transformers.optimization")
+    one_warmup = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=1, total_updates=4)
+    ours, _ = _lrs(lambda opt: make_scheduler(opt, one_warmup, steps_per_update=1), 4)
+    plain, _ = _lrs(lambda opt: transformers_optimization.get_cosine_with_min_lr_schedule_with_warmup(
+        opt, 1, 4, min_lr_rate=0.01), 4)
+    assert ours[0] == 1.0 and plain[0] == 0.0  # its warm-up starts at 0: the first step does nothing
+    lr_rate = getattr(transformers_optimization, "get_cosine_with_min_lr_schedule_with_warmup_lr_rate", None)
+    if lr_rate is None:  # transformers < 4.54
+        return
+    no_warmup = RLFTConfig(learning_rate=1.0, min_learning_rate=0.01, warmup_steps=0, total_updates=1)
+    ours, _ = _lrs(lambda opt: make_scheduler(opt, no_warmup, steps_per_update=1), 1)
+    shifted, _ = _lrs(lambda opt: lr_rate(opt, 0, 1, min_lr_rate=0.01), 1)
+    assert ours == [1.0] and shifted == pytest.approx([0.01])  # a one-step run would train at the floor
 
 
 def test_exploration_bonus_and_rollout_metrics():
