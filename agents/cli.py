@@ -18,6 +18,7 @@ import sys
 SUBCOMMAND_MODULES = (
     "agents.evaluation.cli",
     "agents.rlft.cli",
+    "agents.sft.cli",
     "analysis.cli",
     "agents.demo",
 )

@@ -17,32 +17,34 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import typing
+from typing import Any
 
 from agents.rlft.config import RLFTConfig, field_names, load_config
 
 
-def _is_bool(name: str) -> bool:
-    return typing.get_type_hints(RLFTConfig)[name] is bool
+def _is_bool(name: str, config_cls: type = RLFTConfig) -> bool:
+    return typing.get_type_hints(config_cls)[name] is bool
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def add_arguments(parser: argparse.ArgumentParser, config_cls: type = RLFTConfig) -> argparse.ArgumentParser:
+    """One option per field of ``config_cls`` (``textrl sft`` passes ``agents.sft.SFTConfig``)."""
     parser.add_argument("--config", default=None, help="YAML file of config fields (overridden by options)")
     parser.add_argument("--env", dest="env_id", default=argparse.SUPPRESS, help="alias of --env_id")
-    doc = {f.name: f for f in dataclasses.fields(RLFTConfig)}
-    for name in field_names():
+    doc = {f.name: f for f in dataclasses.fields(config_cls)}
+    for name in field_names(config_cls):
         flags = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
         default = doc[name].default if doc[name].default is not dataclasses.MISSING else "(see docs)"
-        extra = {"nargs": "?", "const": "true"} if _is_bool(name) else {}
+        extra = {"nargs": "?", "const": "true"} if _is_bool(name, config_cls) else {}
         parser.add_argument(
             *flags, dest=name, default=argparse.SUPPRESS, metavar="VALUE", help=f"default: {default}", **extra
         )
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> RLFTConfig:
+def config_from_args(args: argparse.Namespace, config_cls: type = RLFTConfig) -> Any:
     """Build the config: the YAML file of ``--config`` plus every option given."""
-    overrides = {name: getattr(args, name) for name in field_names() if hasattr(args, name)}
-    return load_config(getattr(args, "config", None), overrides)
+    overrides = {name: getattr(args, name) for name in field_names(config_cls) if hasattr(args, name)}
+    return load_config(getattr(args, "config", None), overrides, config_cls=config_cls)
 
 
 def run_train(args: argparse.Namespace) -> int:

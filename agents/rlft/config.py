@@ -148,8 +148,7 @@ class RLFTConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, _coerce(f.name, getattr(self, f.name), _field_types()[f.name]))
+        coerce_fields(self)
         _choice("base_model_size", self.base_model_size, BASE_MODEL_SIZES)
         _choice("kl_estimator", self.kl_estimator, KL_ESTIMATORS)
         _choice("kl_in", self.kl_in, KL_IN)
@@ -228,14 +227,22 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
-_TYPES: dict[str, Any] | None = None
+_TYPES: dict[type, dict[str, Any]] = {}
 
 
-def _field_types() -> dict[str, Any]:
-    global _TYPES
-    if _TYPES is None:
-        _TYPES = typing.get_type_hints(RLFTConfig)
-    return _TYPES
+def _field_types(config_cls: type = RLFTConfig) -> dict[str, Any]:
+    if config_cls not in _TYPES:
+        _TYPES[config_cls] = typing.get_type_hints(config_cls)
+    return _TYPES[config_cls]
+
+
+def coerce_fields(config: Any) -> None:
+    """Check every field of a config dataclass against its annotation, in place (ints become floats
+    where floats are expected, float strings such as ``"1e-4"`` are parsed). Other training configs
+    (``agents.sft.SFTConfig``) share this and :func:`load_config`."""
+    types_ = _field_types(type(config))
+    for f in dataclasses.fields(config):
+        setattr(config, f.name, _coerce(f.name, getattr(config, f.name), types_[f.name]))
 
 
 def _coerce(name: str, value: Any, annotation: Any) -> Any:
@@ -265,9 +272,9 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
     return value
 
 
-def field_names() -> list[str]:
+def field_names(config_cls: type = RLFTConfig) -> list[str]:
     """Names of all config fields (what YAML keys and ``--overrides`` may use)."""
-    return [f.name for f in dataclasses.fields(RLFTConfig)]
+    return [f.name for f in dataclasses.fields(config_cls)]
 
 
 def parse_value(text: str) -> Any:
@@ -275,13 +282,19 @@ def parse_value(text: str) -> Any:
     return yaml.safe_load(text)
 
 
-def load_config(yaml_path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RLFTConfig:
+def load_config(
+    yaml_path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    config_cls: type = RLFTConfig,
+) -> Any:
     """Build a config from an optional YAML file plus overrides (overrides win).
 
     Args:
         yaml_path: a YAML mapping of field -> value, or ``None`` for the defaults.
         overrides: field -> value; string values are parsed with :func:`parse_value`; keys may use
             dashes (``total-updates``).
+        config_cls: the config dataclass to build (:class:`RLFTConfig`; ``agents.sft.SFTConfig``).
 
     Raises:
         FileNotFoundError: the YAML file does not exist.
@@ -300,8 +313,8 @@ def load_config(yaml_path: str | Path | None = None, overrides: dict[str, Any] |
         values.update(loaded)
     for key, value in (overrides or {}).items():
         values[key.replace("-", "_")] = parse_value(value) if isinstance(value, str) else value
-    allowed = field_names()
+    allowed = field_names(config_cls)
     unknown = sorted(set(values) - set(allowed))
     if unknown:
         raise ValueError(f"unknown config field(s) {unknown}; allowed fields: {', '.join(allowed)}")
-    return RLFTConfig(**values)
+    return config_cls(**values)

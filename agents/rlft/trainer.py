@@ -110,24 +110,27 @@ def _mix(*parts: int) -> int:
     return value
 
 
-def evaluate_policy(policy: LLMPolicy, config: RLFTConfig, out_dir: Path, update: int) -> dict[str, float]:
-    """Greedy evaluation on ``config.eval_seeds``; writes the tidy run folder; returns ``eval/*`` metrics."""
+def evaluate_policy(
+    policy: LLMPolicy, config: RLFTConfig, out_dir: Path, update: int, *, agent_name: str = "rlft"
+) -> dict[str, float]:
+    """Greedy evaluation on ``config.eval_seeds``; writes the tidy run folder; returns ``eval/*`` metrics.
+
+    ``config`` may be any config with the same evaluation fields (``agents.sft`` passes its own)."""
     from agents.evaluation import evaluate
     from analysis.summary import summarize_steps
 
     steps = evaluate(
         config.env_id,
-        GreedyAgent(policy),
+        GreedyAgent(policy, name=agent_name),
         num_envs=config.eval_num_envs,
         seeds=config.eval_seeds,
         env_kwargs=config.env_kwargs,
-        agent_name="rlft",
+        agent_name=agent_name,
         progress=False,
     )
     summary = summarize_steps(steps)
-    write_run(
-        steps, out_dir, summary=summary, meta={"command": "rlft-eval", "update": update, **config.to_dict()}
-    )
+    meta = {"command": f"{agent_name}-eval", "update": update, **config.to_dict()}
+    write_run(steps, out_dir, summary=summary, meta=meta)
     row = summary.iloc[0]
     metrics = {
         "eval/cumulative_regret": float(row["cum_regret_mean"]),

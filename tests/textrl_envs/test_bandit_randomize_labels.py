@@ -26,9 +26,7 @@ def test_observation_is_the_history_relabelled_with_todays_labels(kwargs):
     for t in range(8):
         labels = info["action_names"]
         assert sorted(labels) == sorted(names)  # a permutation of the same labels
-        expected = render_bandit_prompt(
-            names, _shown_history(pulls, labels, names), horizon=8, **kwargs
-        )
+        expected = render_bandit_prompt(names, _shown_history(pulls, labels, names), horizon=8, **kwargs)
         assert obs == expected
         arm = (3 * t) % 5
         obs, _, _, _, info = env.step(f"I pick this one. ACTION={labels[arm]}")

@@ -17,16 +17,42 @@ ENV = {"n_arms": 4, "horizon": 6}
 
 def test_cli_mechanisms_equal_the_python_api(tmp_path):
     out = tmp_path / "run"
-    args = ["evaluate", "--env", "TextBandit-v0", "--agent", "greedy", "--num-envs", "3", "--out", str(out),
-            "--env-kwargs", json.dumps(ENV), "--mechanism", "epsilon-greedy", "context-randomization",
-            "--mechanism-kwargs", '{"epsilon-greedy": {"epsilon": 0.5}}', "--no-progress"]
+    args = [
+        "evaluate",
+        "--env",
+        "TextBandit-v0",
+        "--agent",
+        "greedy",
+        "--num-envs",
+        "3",
+        "--out",
+        str(out),
+        "--env-kwargs",
+        json.dumps(ENV),
+        "--mechanism",
+        "epsilon-greedy",
+        "context-randomization",
+        "--mechanism-kwargs",
+        '{"epsilon-greedy": {"epsilon": 0.5}}',
+        "--no-progress",
+    ]
     assert main(args) == 0
     agent, env_kwargs = apply_mechanisms(
-        make_agent("greedy", seed=0), ["epsilon-greedy", "context-randomization"], env_kwargs=ENV,
-        options={"epsilon-greedy": {"epsilon": 0.5}}, seed=0,
+        make_agent("greedy", seed=0),
+        ["epsilon-greedy", "context-randomization"],
+        env_kwargs=ENV,
+        options={"epsilon-greedy": {"epsilon": 0.5}},
+        seed=0,
     )
-    expected = evaluate("TextBandit-v0", agent, num_envs=3, seeds=[0], env_kwargs=env_kwargs,
-                        agent_name="greedy+epsilon-greedy+context-randomization", progress=False)
+    expected = evaluate(
+        "TextBandit-v0",
+        agent,
+        num_envs=3,
+        seeds=[0],
+        env_kwargs=env_kwargs,
+        agent_name="greedy+epsilon-greedy+context-randomization",
+        progress=False,
+    )
     pd.testing.assert_frame_equal(load_steps(out), expected)
     run = json.loads((out / "run.json").read_text())
     assert run["env_kwargs"] == {**ENV, "randomize_labels": True}
@@ -49,6 +75,17 @@ def test_cli_mechanism_errors(tmp_path, capsys, extra, message):
 
 def test_env_mechanism_on_tic_tac_toe_is_an_argparse_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main(["evaluate", "--env", "TextTicTacToe-v0", "--agent", "random", "--out", str(tmp_path / "x"),
-              "--mechanism", "context-summary"])
+        main(
+            [
+                "evaluate",
+                "--env",
+                "TextTicTacToe-v0",
+                "--agent",
+                "random",
+                "--out",
+                str(tmp_path / "x"),
+                "--mechanism",
+                "context-summary",
+            ]
+        )
     assert "context-summary is an option of TextBandit-v0" in capsys.readouterr().err

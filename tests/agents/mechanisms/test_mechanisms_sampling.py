@@ -56,18 +56,25 @@ def test_self_consistency_needs_a_sampling_llm_and_k_at_least_one(kit, tmp_path)
 
 def test_self_correction_plays_the_revision_and_shows_the_first_answer(kit):
     inner = kit.Reviser(first="Greedy pick. ACTION=red", second="On reflection, ACTION=blue")
-    steps = evaluate("TextBandit-v0", SelfCorrection(inner), num_envs=2, seeds=[0], env_kwargs=BANDIT,
-                     progress=False)
+    steps = evaluate(
+        "TextBandit-v0", SelfCorrection(inner), num_envs=2, seeds=[0], env_kwargs=BANDIT, progress=False
+    )
     assert (steps["action_index"] == 2).all()
     expected = "Greedy pick. ACTION=red\nRevised answer:\nOn reflection, ACTION=blue"
     assert steps["action_text"].iloc[0] == expected
     first_call, second_call = inner.prompts[0], inner.prompts[2]  # 2 envs per call
-    assert second_call.startswith(first_call) and "Greedy pick. ACTION=red" in second_call[len(first_call):]
+    assert second_call.startswith(first_call) and "Greedy pick. ACTION=red" in second_call[len(first_call) :]
 
 
 def test_self_correction_without_a_valid_revision_keeps_the_first_action(kit):
-    steps = evaluate("TextBandit-v0", SelfCorrection(kit.Reviser(second="I cannot tell.")), num_envs=1,
-                     seeds=[0], env_kwargs=BANDIT, progress=False)
+    steps = evaluate(
+        "TextBandit-v0",
+        SelfCorrection(kit.Reviser(second="I cannot tell.")),
+        num_envs=1,
+        seeds=[0],
+        env_kwargs=BANDIT,
+        progress=False,
+    )
     assert (steps["action_index"] == 0).all() and steps["valid_action"].all()
 
 

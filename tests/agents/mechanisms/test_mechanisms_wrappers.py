@@ -36,8 +36,12 @@ def test_try_all_pulls_every_arm_once_in_the_first_k_steps(kit, randomize):
 def test_try_all_on_the_contextual_bandit_counts_from_its_own_tally(kit):
     agent = TryAll(kit.ByLabel("x"))
     steps = evaluate(
-        "TextContextualBandit-v0", agent, num_envs=2, seeds=[0], env_kwargs={"n_arms": 5, "horizon": 7,
-                                                                              "n_users": 20}, progress=False,
+        "TextContextualBandit-v0",
+        agent,
+        num_envs=2,
+        seeds=[0],
+        env_kwargs={"n_arms": 5, "horizon": 7, "n_users": 20},
+        progress=False,
     )
     for _, episode in steps.groupby("episode"):
         assert sorted(episode["action_index"].iloc[:5]) == list(range(5))
@@ -51,7 +55,11 @@ def test_try_all_refuses_tic_tac_toe(kit):
 def test_epsilon_greedy_random_share_is_binomial_around_epsilon(kit):
     agent = EpsilonGreedy(kit.ByLabel("red"), epsilon=0.1, seed=3)
     steps = evaluate(
-        "TextBandit-v0", agent, num_envs=64, seeds=[0, 1], env_kwargs={"n_arms": 10, "horizon": 50},
+        "TextBandit-v0",
+        agent,
+        num_envs=64,
+        seeds=[0, 1],
+        env_kwargs={"n_arms": 10, "horizon": 50},
         progress=False,
     )
     n = len(steps)  # 6400 decisions
