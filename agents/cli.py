@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "agents.sft.cli",
     "analysis.cli",
     "agents.demo",
+    "agents.compare",
 )
 
 
