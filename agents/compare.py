@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.demo import run_stage
+from agents.evaluation.cli import json_object
 from agents.evaluation.io import write_text
 
 BANDIT_ENV = "TextBandit-v0"
@@ -311,6 +312,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--budgets", type=int, nargs="+", default=None, help="the G sweep (16 64 256 512)")
     parser.add_argument("--budget-mode", choices=("eval", "rlft"), default=None,
                         help="eval: the model at each G; rlft: RL-fine-tuned at each G first")  # fmt: skip
+    parser.add_argument("--self-consistency-k", type=int, default=None, help="samples per turn (default 16)")
+    parser.add_argument(
+        "--rlft",
+        type=json_object,
+        default={},
+        help='RLFTConfig fields of the RL stages, e.g. \'{"total_updates": 4, "num_envs": 4}\'',
+    )
+    parser.add_argument(
+        "--sft",
+        type=json_object,
+        default={},
+        help='SFTConfig fields of the SFT stages, e.g. \'{"data_num_envs": 8, "epochs": 1}\'',
+    )
     parser.add_argument("--skip", nargs="+", default=[], choices=METHODS, metavar="METHOD",
                         help="methods to leave out: " + ", ".join(METHODS))  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -321,7 +335,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def _run_from_args(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     plan = QUICK if args.quick else FULL
-    for name in ("num_envs", "max_new_tokens", "budget_mode"):
+    for name in ("num_envs", "max_new_tokens", "budget_mode", "self_consistency_k"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     if args.seeds is not None:
@@ -330,6 +344,10 @@ def _run_from_args(args: argparse.Namespace) -> int:
         overrides["budgets"] = tuple(args.budgets)
     if args.horizon is not None:
         overrides["env_kwargs"] = {**plan.env_kwargs, "horizon": args.horizon}
+    if args.rlft:
+        overrides["rlft"] = {**plan.rlft, **args.rlft}
+    if args.sft:
+        overrides["sft"] = {**plan.sft, **args.sft}
     start = time.perf_counter()
     out = args.out or ("runs/compare-quick" if args.quick else "runs/compare")
     report = run_compare(out, quick=args.quick, model=args.model, seed=args.seed, overrides=overrides,

@@ -86,6 +86,9 @@ def format_comparison(table: pd.DataFrame, decimals: int = 2) -> str:
     return to_markdown(shown, decimals)
 
 
+_REFERENCE_STYLES = {"ucb": ("tab:green", "--"), "random": ("tab:red", ":")}  # (colour, line style)
+
+
 def _bars(ax, table: pd.DataFrame, prefix: str, scale: float, references: Sequence[str], xlabel: str) -> None:
     methods = table[~table["run"].isin(references)].reset_index(drop=True)
     y = np.arange(len(methods))[::-1]
@@ -95,11 +98,10 @@ def _bars(ax, table: pd.DataFrame, prefix: str, scale: float, references: Sequen
     err = np.nan_to_num(np.vstack([mean - low, high - mean]), nan=0.0)
     ax.barh(y, mean, xerr=err, color="tab:blue", alpha=0.8, capsize=3)
     ax.set_yticks(y, methods["run"].tolist())
-    styles = {"ucb": ("tab:green", "--"), "random": ("tab:red", ":")}
     for ref in references:
         row = table[table["run"] == ref]
         if not row.empty:
-            colour, style = styles.get(ref, ("black", "-."))
+            colour, style = _REFERENCE_STYLES.get(ref, ("black", "-."))
             ax.axvline(float(row[f"{prefix}_mean"].iloc[0]) * scale, color=colour, linestyle=style, label=ref)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
@@ -116,7 +118,7 @@ def plot_comparison(
     horizon = int(table["horizon"].max())
     _bars(ax_r, table, "regret", 1.0, references, f"cumulative regret at T={horizon} (lower is better)")
     _bars(ax_c, table, "coverage", 100.0, references, f"coverage@{horizon} (%)")
-    ax_c.legend(fontsize=8, loc="lower right")
+    ax_c.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     if title:
         fig.suptitle(title)
     return _save(fig, path)
@@ -142,7 +144,9 @@ def plot_budget(
         )
         ax.errorbar(x, mean, yerr=err, marker="o", capsize=3, label="LLM")
         for _, ref in references.iterrows() if references is not None else []:
-            ax.axhline(float(ref[f"{prefix}_mean"]) * scale, linestyle="--", alpha=0.7, label=str(ref["run"]))
+            colour, style = _REFERENCE_STYLES.get(str(ref["run"]), ("black", "-."))
+            value = float(ref[f"{prefix}_mean"]) * scale
+            ax.axhline(value, color=colour, linestyle=style, label=str(ref["run"]))
         ax.set_xscale("log", base=2)
         ax.set_xticks(x, [str(int(v)) for v in x])
         ax.set_xlabel("generation budget G (tokens)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pandas as pd
@@ -16,17 +15,13 @@ from agents.llm.tiny import make_tiny_model
 torch.set_num_threads(2)
 
 
-def test_compare_end_to_end_and_rerun_reuses_stages(tmp_path, capsys, monkeypatch):
+def test_compare_end_to_end_and_rerun_reuses_stages(tmp_path, capsys):
     model = make_tiny_model(tmp_path / "tiny", seed=0, hidden_size=32, num_layers=2)
     out = tmp_path / "cmp"
     args = ["compare", "--quick", "--model", str(model), "--out", str(out), "--num-envs", "2",
-            "--horizon", "3", "--max-new-tokens", "4", "--budgets", "2", "4", "--no-progress"]  # fmt: skip
-    overrides = {
-        "rlft": {**QUICK.rlft, "num_envs": 2, "total_updates": 1, "epochs": 1},
-        "sft": {**QUICK.sft, "data_num_envs": 2, "batch_episodes": 2},
-        "self_consistency_k": 2,
-    }
-    monkeypatch.setattr("agents.compare.QUICK", dataclasses.replace(QUICK, **overrides))
+            "--horizon", "3", "--max-new-tokens", "4", "--budgets", "2", "4", "--self-consistency-k", "2",
+            "--rlft", '{"num_envs": 2, "total_updates": 1, "epochs": 1}',
+            "--sft", '{"data_num_envs": 2, "batch_episodes": 2}', "--no-progress"]  # fmt: skip
     assert main(args) == 0
     printed = capsys.readouterr().out
     table = pd.read_csv(out / "comparison.csv")
@@ -55,7 +50,10 @@ def test_compare_end_to_end_and_rerun_reuses_stages(tmp_path, capsys, monkeypatc
     run = json.loads((out / "exploration-bonus" / "run.json").read_text())
     assert run["stage"] == "exploration-bonus"
     config = json.loads((out / "bonus-train" / "stage.json").read_text())["settings"]["config"]
-    assert config["exploration_bonus"] == 1.0
+    assert config["exploration_bonus"] == 1.0 and config["total_updates"] == 1
+    assert config["num_minibatches"] == QUICK.rlft["num_minibatches"]  # --rlft overrides, the rest stays
+    sft = json.loads((out / "sft-tc-train" / "stage.json").read_text())["settings"]["config"]
+    assert sft["mode"] == "thought" and sft["data_num_envs"] == 2 and sft["data_seeds"] == [100, 101]
 
     assert main(args) == 0
     again = capsys.readouterr().out
