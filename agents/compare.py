@@ -308,6 +308,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="evaluation seeds (default 0 1 2)")
     parser.add_argument("--horizon", type=int, default=None, help="bandit horizon T (default 50)")
+    parser.add_argument(
+        "--env-kwargs",
+        type=json_object,
+        default={},
+        help="more TextBandit-v0 options, e.g. '{\"n_arms\": 5}' (default: 10 Gaussian arms, sigma 1)",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=None, help="generation budget G (default 256)")
     parser.add_argument("--budgets", type=int, nargs="+", default=None, help="the G sweep (16 64 256 512)")
     parser.add_argument("--budget-mode", choices=("eval", "rlft"), default=None,
@@ -342,8 +348,9 @@ def _run_from_args(args: argparse.Namespace) -> int:
         overrides["seeds"] = tuple(args.seeds)
     if args.budgets is not None:
         overrides["budgets"] = tuple(args.budgets)
-    if args.horizon is not None:
-        overrides["env_kwargs"] = {**plan.env_kwargs, "horizon": args.horizon}
+    if args.horizon is not None or args.env_kwargs:
+        horizon = {} if args.horizon is None else {"horizon": args.horizon}
+        overrides["env_kwargs"] = {**plan.env_kwargs, **args.env_kwargs, **horizon}
     if args.rlft:
         overrides["rlft"] = {**plan.rlft, **args.rlft}
     if args.sft:

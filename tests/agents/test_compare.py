@@ -19,7 +19,8 @@ def test_compare_end_to_end_and_rerun_reuses_stages(tmp_path, capsys):
     model = make_tiny_model(tmp_path / "tiny", seed=0, hidden_size=32, num_layers=2)
     out = tmp_path / "cmp"
     args = ["compare", "--quick", "--model", str(model), "--out", str(out), "--num-envs", "2",
-            "--horizon", "3", "--max-new-tokens", "4", "--budgets", "2", "4", "--self-consistency-k", "2",
+            "--horizon", "3", "--env-kwargs", '{"n_arms": 3}', "--max-new-tokens", "4", "--budgets", "2", "4",
+            "--self-consistency-k", "2",
             "--rlft", '{"num_envs": 2, "total_updates": 1, "epochs": 1}',
             "--sft", '{"data_num_envs": 2, "batch_episodes": 2}', "--no-progress"]  # fmt: skip
     assert main(args) == 0
@@ -39,7 +40,7 @@ def test_compare_end_to_end_and_rerun_reuses_stages(tmp_path, capsys):
     assert table["run"].tolist() == expected
     assert (table["episodes"] == 2).all() and (table["horizon"] == 3).all()
     ucb = table.set_index("run").loc["ucb"]
-    assert ucb["coverage_mean"] == pytest.approx(0.3)  # 10 arms, 3 steps: UCB tries a new arm each step
+    assert ucb["coverage_mean"] == 1.0  # 3 arms, 3 steps: UCB tries each arm once
     budget = pd.read_csv(out / "budget.csv")
     assert budget["budget"].tolist() == [2, 4] and budget["run"].tolist() == ["G=2", "G=4"]
     assert not (out / "budget-G4").exists()  # G=4 is the base stage's budget: reused, not rerun
