@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,13 @@ def tiny_config(model, out, **overrides):
     )  # fmt: skip
     base.update(overrides)
     return SFTConfig(**base)
+
+
+def _free_port() -> int:
+    """A TCP port free right now (other test sessions on the machine may hold a fixed one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def read_metrics(out):
@@ -117,7 +125,8 @@ def test_two_cpu_processes_equal_one(tiny, tmp_path):
     one = read_metrics(train_sft(tiny_config(tiny, tmp_path / "one", epochs=1, checkpoint_every=0)))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
-           "--multi_gpu", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29519",
+           "--multi_gpu", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--main_process_port", str(_free_port()),
            str(ROOT / "scripts" / "train_sft.py"), "--model", str(tiny), "--out", str(tmp_path / "two"),
            "--env_kwargs", json.dumps(ENV), "--mode", "behaviour", "--data_num_envs", "4", "--data_seeds",
            "[100]", "--batch_episodes", "2", "--micro_batch_episodes", "1", "--epochs", "1",
