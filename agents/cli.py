@@ -18,8 +18,10 @@ import sys
 SUBCOMMAND_MODULES = (
     "agents.evaluation.cli",
     "agents.rlft.cli",
+    "agents.sft.cli",
     "analysis.cli",
     "agents.demo",
+    "agents.compare",
 )
 
 

@@ -132,11 +132,14 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def run_stage(out: Path, name: str, settings: dict[str, Any], work: Callable[[Path], Any]) -> Path:
+def run_stage(
+    out: Path, name: str, settings: dict[str, Any], work: Callable[[Path], Any], *, tag: str = "demo"
+) -> Path:
     """Run ``work(folder)`` unless ``out/name`` already finished with the same ``settings``.
 
     A finished stage has ``stage.json`` holding its settings; anything else in the folder (a crash's
-    leftovers, or a stage run with other settings) is removed before ``work`` runs again.
+    leftovers, or a stage run with other settings) is removed before ``work`` runs again. ``tag``
+    prefixes the progress lines (``textrl compare`` uses its own).
     """
     folder = out / name
     marker = folder / STAGE_MARKER
@@ -147,17 +150,17 @@ def run_stage(out: Path, name: str, settings: dict[str, Any], work: Callable[[Pa
         except json.JSONDecodeError:
             previous = None
         if previous is not None and previous.get("settings") == settings:
-            print(f"[demo] {name}: finished earlier, reused ({folder})")
+            print(f"[{tag}] {name}: finished earlier, reused ({folder})")
             return folder
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    print(f"[demo] {name}: running")
+    print(f"[{tag}] {name}: running")
     start = time.perf_counter()
     work(folder)
     seconds = time.perf_counter() - start
     write_json(marker, {"settings": settings, "seconds": round(seconds, 1)})  # atomic, written last
-    print(f"[demo] {name}: done in {seconds:.0f} s")
+    print(f"[{tag}] {name}: done in {seconds:.0f} s")
     return folder
 
 

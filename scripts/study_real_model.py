@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.report import build_report
 
     names = [name for name, *_ in stages]
-    report = build_report([out / n for n in names], out / "report", names=names)
+    report = build_report(
+        [out / n for n in names], out / "report", names=names, separate_settings=True
+    )  # action-only and chain-of-thought runs side by side, each setting labelled
     print(f"[study] wrote {report}")
     return 0
 

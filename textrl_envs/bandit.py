@@ -63,6 +63,11 @@ class TextBanditEnv(gym.Env[str, str]):
     ``Text``: any ``str`` (the whole answer). Arms are colours (``variant="button"``: red, green,
     blue, yellow, orange, purple, ... see ``bandit_text.BUTTON_COLORS``) or numbers ``0..k-1``
     (``variant="continuous"``). Text without a valid arm executes a uniformly random arm.
+    With ``randomize_labels=True`` (the paper's *context randomisation*) the labels are re-assigned
+    to the arms by a fresh random permutation before every decision: the answer is read with the
+    labels of the observation it answers, and the whole history is re-rendered with the new labels,
+    so a label carries no information from one step to the next. The arms themselves (means,
+    ``action_index``, ``counts``, regret) keep their identity.
 
     ## Observation Space
     ``Text`` over all printable characters: the prompt of ``bandit_text.render_bandit_prompt`` for
@@ -86,7 +91,8 @@ class TextBanditEnv(gym.Env[str, str]):
     ``terminated=True`` after ``horizon`` steps (the horizon is stated in the prompt). Never truncates.
 
     ## Information
-    Reset and step: ``action_names`` (list[str]), ``step`` (decisions taken), ``optimal_action``
+    Reset and step: ``action_names`` (list[str], the label of each arm in the returned observation;
+    the fixed list unless ``randomize_labels``), ``step`` (decisions taken), ``optimal_action``
     (best arm), ``arm_means`` (k,), ``counts`` (k,) int64 and ``sums`` (k,) float64 (pulls and raw
     reward sums so far). Step only: ``action_index`` (arm pulled), ``valid_action`` (bool),
     ``env_reward`` (raw reward), ``regret`` (``arm_means.max() - arm_means[action_index]``),
@@ -106,6 +112,7 @@ class TextBanditEnv(gym.Env[str, str]):
     cot                     True        chain-of-thought output instruction, else action only
     prompt_style            "default"   "ucb" appends the knowing-doing UCB instruction
     context_summary         False       per-arm counts and mean rewards after the history
+    randomize_labels        False       re-assign the labels to the arms at random every step
     reward_scale            None        divide raw rewards by this (None: documented default)
     invalid_action_penalty  -5.0        added to the reward when the text names no arm
     render_mode             None        "ansi": ``render()`` returns the observation
@@ -122,7 +129,7 @@ class TextBanditEnv(gym.Env[str, str]):
     Schmied et al. 2025, arXiv 2504.16078; Nie et al. 2024 (BanditBench), arXiv 2410.06238.
 
     ## Version History
-    v0: initial version.
+    v0: initial version; ``randomize_labels`` added later (off by default, so v0 runs are unchanged).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -141,6 +148,7 @@ class TextBanditEnv(gym.Env[str, str]):
         reward_scale: float | None = None,
         invalid_action_penalty: float = DEFAULT_INVALID_ACTION_PENALTY,
         render_mode: str | None = None,
+        randomize_labels: bool = False,
     ) -> None:
         check_choice("distribution", distribution, bt.DISTRIBUTIONS)
         check_choice("variant", variant, bt.VARIANTS)
@@ -158,6 +166,7 @@ class TextBanditEnv(gym.Env[str, str]):
         self.distribution, self.noise = distribution, noise
         self.variant, self.prompt_style = variant, prompt_style
         self.cot = check_bool("cot", cot)
+        self.randomize_labels = check_bool("randomize_labels", randomize_labels)
         self.sigma = GAUSSIAN_SIGMA[noise] if distribution == "gaussian" else 0.0
         default_scale = max(1.0, self.sigma) if distribution == "gaussian" else 1.0
         self.reward_scale = (
@@ -183,6 +192,9 @@ class TextBanditEnv(gym.Env[str, str]):
         self._counts = np.zeros(self.n_arms, dtype=np.int64)
         self._sums = np.zeros(self.n_arms, dtype=np.float64)
         self._lines: deque[str] = deque(maxlen=self.history_window)
+        # randomize_labels: _labels[a] is arm a's label now; the history is kept as (arm, reward)
+        self._labels = list(self.action_names)
+        self._pulls: list[tuple[int, float]] = []
         self._t = 0
         self._started = False
         self._obs = ""
@@ -202,14 +214,16 @@ class TextBanditEnv(gym.Env[str, str]):
         self._counts = np.zeros(self.n_arms, dtype=np.int64)
         self._sums = np.zeros(self.n_arms, dtype=np.float64)
         self._lines = deque(maxlen=self.history_window)
+        self._pulls = []
         self._t = 0
         self._started = True
+        self._shuffle_labels()
         self._obs = self._render_obs()
         return self._obs, self._info()
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
         check_step_input(action, self._t >= self.horizon, self._started)
-        extraction = extract_action(action, self.action_names)
+        extraction = extract_action(action, self._labels)
         valid = extraction.index is not None
         arm = extraction.index if valid else int(self.np_random.integers(self.n_arms))
         env_reward = pull_arm(self.np_random, float(self._arm_means[arm]), self.distribution, self.sigma)
@@ -217,8 +231,13 @@ class TextBanditEnv(gym.Env[str, str]):
 
         self._counts[arm] += 1
         self._sums[arm] += env_reward
-        self._lines.append(bt.history_line(self._t, self.action_names[arm], env_reward, self.distribution))
+        if self.randomize_labels:
+            self._pulls.append((int(arm), env_reward))
+        else:
+            line = bt.history_line(self._t, self.action_names[arm], env_reward, self.distribution)
+            self._lines.append(line)
         self._t += 1
+        self._shuffle_labels()
         self._obs = self._render_obs()
         info = self._info()
         info.update(
@@ -234,18 +253,31 @@ class TextBanditEnv(gym.Env[str, str]):
         return self._obs if self.render_mode == "ansi" else None
 
     # -- helpers -----------------------------------------------------------------------------
+    def _shuffle_labels(self) -> None:
+        """randomize_labels: a fresh permutation of the labels over the arms (from ``np_random``)."""
+        if self.randomize_labels:
+            self._labels = [self.action_names[i] for i in self.np_random.permutation(self.n_arms)]
+
     def _render_obs(self) -> str:
+        if self.randomize_labels:  # the whole history in today's labels; the summary in label order
+            first = 0 if self.history_window is None else max(0, len(self._pulls) - self.history_window)
+            history = "\n".join(
+                bt.history_line(t, self._labels[arm], reward, self.distribution)
+                for t, (arm, reward) in enumerate(self._pulls[first:], start=first)
+            )
+            order = [self._labels.index(name) for name in self.action_names]  # arm shown as each label
+            counts, sums = self._counts[order], self._sums[order]
+        else:
+            history, counts, sums = "\n".join(self._lines), self._counts, self._sums
         summary = (
-            bt.summary_block(self.action_names, self._counts, self._sums, self.variant)
-            if self.context_summary
-            else None
+            bt.summary_block(self.action_names, counts, sums, self.variant) if self.context_summary else None
         )
-        return bt.assemble_prompt(self._prefix, "\n".join(self._lines), summary, self._suffix)
+        return bt.assemble_prompt(self._prefix, history, summary, self._suffix)
 
     def _info(self) -> dict[str, Any]:
         # Fresh copies every call: users (and check_env) may keep infos across steps.
         return {
-            "action_names": list(self.action_names),
+            "action_names": list(self._labels),
             "step": int(self._t),
             "optimal_action": int(np.argmax(self._arm_means)),
             "arm_means": self._arm_means.copy(),

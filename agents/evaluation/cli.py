@@ -7,6 +7,9 @@ Usage::
     textrl evaluate --env TextTicTacToe-v0 --agent minimax --env-kwargs '{"opponent": "mcts"}' --out runs/mm
     textrl evaluate --env TextBandit-v0 --agent llm --model path/to/model --num-envs 16 --out runs/llm \
         --agent-name my-model
+    textrl evaluate --env TextBandit-v0 --agent llm --mechanism try-all context-summary --out runs/llm-ta
+    textrl evaluate --env TextBandit-v0 --agent llm --agent-kwargs '{"temperature": 1.0}' \
+        --mechanism self-consistency --mechanism-kwargs '{"self-consistency": {"k": 16}}' --out runs/llm-sc
 
 Writes ``OUT/steps.parquet`` (``--format csv``: ``steps.csv``), ``OUT/summary.json`` and
 ``OUT/run.json`` (these arguments), then prints the summary table (cumulative regret with 95% CI,
@@ -14,6 +17,11 @@ coverage at the last step, invalid-action rate; win/draw/loss rates for tic-tac-
 
 The agent's own randomness is seeded with ``seed`` from ``--agent-kwargs`` (default 0), so a run is
 reproducible from its ``run.json``.
+
+``--mechanism`` applies exploration mechanisms (:mod:`agents.mechanisms`) to any agent: the agent
+wrappers ``try-all``, ``epsilon-greedy``, ``self-correction``, ``self-consistency`` (listed innermost
+first) and the environment options ``context-summary`` and ``context-randomization``. The run's
+``agent`` column then reads e.g. ``llm+try-all``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import json
 from typing import Any
 
 from agents.evaluation.io import STEP_FORMATS, write_run
+from agents.mechanisms import EVALUATION_MECHANISMS
 from agents.registry import AGENT_NAMES
 
 
@@ -60,6 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--env-kwargs", type=json_object, default={}, help="JSON object of env options")
     parser.add_argument("--agent-kwargs", type=json_object, default={}, help="JSON object of agent options")
     parser.add_argument("--model", default=None, help="llm agent only: hub id or local model folder")
+    parser.add_argument(
+        "--mechanism", nargs="+", default=[], choices=EVALUATION_MECHANISMS, metavar="NAME",
+        help="exploration mechanisms to apply, innermost first: " + ", ".join(EVALUATION_MECHANISMS),
+    )
+    parser.add_argument("--mechanism-kwargs", type=json_object, default={},
+                        help='JSON object of options per mechanism, e.g. \'{"self-consistency": {"k": 8}}\'')
     parser.add_argument("--format", choices=STEP_FORMATS, default="parquet", help="step log file format")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run_evaluate, _parser=parser)
@@ -71,6 +86,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
     from agents.evaluation.harness import check_num_envs, check_seeds, evaluate, resolve_env_id
+    from agents.mechanisms import apply_mechanisms
     from agents.registry import make_agent
 
     parser: argparse.ArgumentParser = args._parser
@@ -80,7 +96,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             parser.error(f"--model is only for --agent llm, not {args.agent!r}")
         agent_kwargs["model"] = args.model
     seed = agent_kwargs.pop("seed", 0)
-    agent_name = args.agent if args.agent_name is None else args.agent_name
+    agent_name = "+".join([args.agent, *args.mechanism]) if args.agent_name is None else args.agent_name
     if not agent_name.strip():
         parser.error("--agent-name must not be empty")
     try:  # option errors become argparse errors; errors while running keep their traceback
@@ -89,6 +105,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         check_seeds(args.seeds)
         gym.make(args.env, **args.env_kwargs).close()  # checks the env options once, up front
         agent = make_agent(args.agent, seed=seed, **agent_kwargs)
+        agent, env_kwargs = apply_mechanisms(
+            agent, args.mechanism, env_id=env_id, env_kwargs=args.env_kwargs, options=args.mechanism_kwargs,
+            seed=seed,
+        )
     except (ValueError, TypeError) as error:
         parser.error(str(error))
     steps = evaluate(
@@ -96,7 +116,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         agent,
         num_envs=args.num_envs,
         seeds=args.seeds,
-        env_kwargs=args.env_kwargs,
+        env_kwargs=env_kwargs,
         agent_name=agent_name,
         progress=not args.no_progress,
     )
@@ -105,6 +125,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     summary = summarize_steps(steps)
     meta = {k: v for k, v in vars(args).items() if k not in ("func", "_parser")}
     meta["agent_seed"] = seed  # the seed actually used (default 0 when --agent-kwargs has none)
+    meta["env_kwargs"] = env_kwargs  # with the mechanisms' env options
     out = write_run(steps, args.out, fmt=args.format, meta=meta, summary=summary)
     print(format_summary(summary))
     print(f"wrote {out / ('steps.' + args.format)}, {out / 'summary.json'}, {out / 'run.json'}")

@@ -25,6 +25,7 @@ import os
 import sys
 import typing
 from pathlib import Path
+from typing import Any
 
 from agents.rlft.config import CHOICES, GROUPS, RLFTConfig, field_names, load_config
 from agents.rlft.config_names import NOT_APPLICABLE, aliases_of
@@ -48,19 +49,23 @@ def _default_text(f: dataclasses.Field) -> str:
     return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """One option per config field (plus its TRL aliases), in the groups of :data:`GROUPS`."""
+def add_arguments(parser: argparse.ArgumentParser, config_cls: type = RLFTConfig) -> argparse.ArgumentParser:
+    """One option per field of ``config_cls`` (plus its TRL aliases), in the groups of :data:`GROUPS`.
+
+    ``textrl sft`` passes ``agents.sft.SFTConfig``: its fields form one group, and the TRL options
+    without a counterpart are not added (their messages are about ``textrl train``)."""
     parser.add_argument("--config", default=None, metavar="YAML", help="YAML file of config fields "
                         "(options given here override it)")
-    types = typing.get_type_hints(RLFTConfig)
-    fields = {f.name: f for f in dataclasses.fields(RLFTConfig)}
-    for title, names in GROUPS.items():
+    types = typing.get_type_hints(config_cls)
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    groups = GROUPS if config_cls is RLFTConfig else {"options": list(fields)}
+    for title, names in groups.items():
         group = parser.add_argument_group(title)
         for name in names:
             f = fields[name]
             extra = {"nargs": "?", "const": "true"} if types[name] is bool else {}
             aliases = aliases_of(name)
-            help_text = f"{f.metadata['help']} (default: {_default_text(f)})"
+            help_text = f"{f.metadata.get('help', name.replace('_', ' '))} (default: {_default_text(f)})"
             if aliases:
                 help_text += "; also " + ", ".join(f"--{a}" for a in aliases)
             common = {"dest": name, "default": argparse.SUPPRESS, **extra}
@@ -70,18 +75,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
             hidden += [f"--{a.replace('_', '-')}" for a in aliases if "_" in a]
             if hidden:
                 group.add_argument(*hidden, help=argparse.SUPPRESS, **common)
-    for name in NOT_APPLICABLE:  # TRL options textrl lacks: accepted here so the error can say why
+    # TRL options textrl lacks: accepted here so the error can say why
+    for name in NOT_APPLICABLE if config_cls is RLFTConfig else ():
         hidden_option = {"default": argparse.SUPPRESS, "help": argparse.SUPPRESS}
         parser.add_argument(f"--{name}", dest=f"trl:{name}", **hidden_option)
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> RLFTConfig:
+def config_from_args(args: argparse.Namespace, config_cls: type = RLFTConfig) -> Any:
     """Build the config: the YAML file of ``--config`` plus every option given."""
-    overrides = {name: getattr(args, name) for name in field_names() if hasattr(args, name)}
+    overrides = {name: getattr(args, name) for name in field_names(config_cls) if hasattr(args, name)}
     given = [name for name in NOT_APPLICABLE if hasattr(args, f"trl:{name}")]
     overrides.update({name: getattr(args, f"trl:{name}") for name in given})
-    return load_config(getattr(args, "config", None), overrides)
+    return load_config(getattr(args, "config", None), overrides, config_cls=config_cls)
 
 
 def _is_main_process() -> bool:
@@ -89,9 +95,9 @@ def _is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
-def _fail(error: BaseException, code: int) -> int:
+def _fail(error: BaseException, code: int, prog_error: str = PROG_ERROR) -> int:
     if _is_main_process():
-        print(f"{PROG_ERROR} {error}", file=sys.stderr)
+        print(f"{prog_error} {error}", file=sys.stderr)
     return code
 
 

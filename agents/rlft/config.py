@@ -148,8 +148,7 @@ class RLFTConfig:
     def __post_init__(self) -> None:
         if isinstance(self.report_to, (list, tuple)):  # TRL takes a list; we keep one string
             self.report_to = ",".join(str(v) for v in self.report_to)
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, _coerce(f.name, getattr(self, f.name), _field_types()[f.name]))
+        coerce_fields(self)
         for name, allowed in CHOICES.items():
             _choice(name, getattr(self, name), allowed)
         self.report_to = _report_to(self.report_to)
@@ -272,14 +271,22 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
-_TYPES: dict[str, Any] | None = None
+_TYPES: dict[type, dict[str, Any]] = {}
 
 
-def _field_types() -> dict[str, Any]:
-    global _TYPES
-    if _TYPES is None:
-        _TYPES = typing.get_type_hints(RLFTConfig)
-    return _TYPES
+def _field_types(config_cls: type = RLFTConfig) -> dict[str, Any]:
+    if config_cls not in _TYPES:
+        _TYPES[config_cls] = typing.get_type_hints(config_cls)
+    return _TYPES[config_cls]
+
+
+def coerce_fields(config: Any) -> None:
+    """Check every field of a config dataclass against its annotation, in place (ints become floats
+    where floats are expected, float strings such as ``"1e-4"`` are parsed). Other training configs
+    (``agents.sft.SFTConfig``) share this and :func:`load_config`."""
+    types_ = _field_types(type(config))
+    for f in dataclasses.fields(config):
+        setattr(config, f.name, _coerce(f.name, getattr(config, f.name), types_[f.name]))
 
 
 def _coerce(name: str, value: Any, annotation: Any) -> Any:
@@ -309,9 +316,9 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
     return value
 
 
-def field_names() -> list[str]:
+def field_names(config_cls: type = RLFTConfig) -> list[str]:
     """Names of all config fields (what YAML keys and ``--overrides`` may use, besides the aliases)."""
-    return [f.name for f in dataclasses.fields(RLFTConfig)]
+    return [f.name for f in dataclasses.fields(config_cls)]
 
 
 def parse_value(text: str) -> Any:
@@ -336,13 +343,19 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return loaded
 
 
-def load_config(yaml_path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RLFTConfig:
+def load_config(
+    yaml_path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    config_cls: type = RLFTConfig,
+) -> Any:
     """Build a config from an optional YAML file plus overrides (overrides win).
 
     Args:
         yaml_path: a YAML mapping of field -> value, or ``None`` for the defaults.
         overrides: field -> value; string values are parsed with :func:`parse_value`; keys may use
             dashes (``total-updates``) and TRL's names (``output_dir``).
+        config_cls: the config dataclass to build (:class:`RLFTConfig`; ``agents.sft.SFTConfig``).
 
     Raises:
         FileNotFoundError: the YAML file does not exist.
@@ -351,10 +364,10 @@ def load_config(yaml_path: str | Path | None = None, overrides: dict[str, Any] |
             does not have (it says what to use); a value is out of range.
         TypeError: a value has the wrong type.
     """
-    names = field_names()
+    names = field_names(config_cls)
     values: dict[str, Any] = {}
     if yaml_path is not None:
         values.update(canonical_keys(read_yaml(yaml_path), names, f"config file {yaml_path}"))
     parsed = {k: parse_value(v) if isinstance(v, str) else v for k, v in (overrides or {}).items()}
     values.update(canonical_keys(parsed, names, "the options"))
-    return RLFTConfig(**values)
+    return config_cls(**values)

@@ -77,10 +77,10 @@ def canonical_keys(values: Mapping[str, Any], fields: Iterable[str], where: str)
     unknown = []
     for raw_key, value in values.items():
         key = str(raw_key).replace("-", "_")
-        if key in NOT_APPLICABLE:
+        if key in NOT_APPLICABLE and key not in fields:  # a config may have the name itself (textrl sft)
             raise ValueError(f"{raw_key} (a TRL option) has no counterpart in textrl train: "
                              f"{NOT_APPLICABLE[key]}")
-        name = ALIASES.get(key, key)
+        name = key if key in fields else ALIASES.get(key, key)
         if name not in fields:
             unknown.append(f"{raw_key}{_suggest(key, [*fields, *ALIASES])}")
             continue

@@ -35,7 +35,8 @@ from agents.rlft.config_names import ALIASES
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 #: What a run writes in its folder (``logs`` holds the tracker files); ``--overwrite`` deletes these.
-RUN_ENTRIES = (RUN_FILE, "config.yaml", METRICS_FILE, "checkpoints", "eval", "final_model", "logs")
+RUN_ENTRIES = (RUN_FILE, "config.yaml", METRICS_FILE, "checkpoints", "eval", "final_model", "logs",
+               "expert", "sft.json")  # the last two: textrl sft's expert data log and data sizes
 
 
 class SetupError(ValueError):
@@ -149,7 +150,9 @@ def clear_run_files(out: str | Path) -> None:
             path.unlink()
 
 
-def write_run_files(config: RLFTConfig, *, env_settings: Mapping[str, Any], model: str) -> None:
+def write_run_files(
+    config: RLFTConfig, *, env_settings: Mapping[str, Any], model: str, command: str = "textrl train"
+) -> None:
     """Write ``run.json`` (identity, env settings, model) and ``config.yaml`` (the whole config).
 
     A resumed run keeps its ``run.json`` (written when it started); one from before ``run.json``
@@ -158,7 +161,7 @@ def write_run_files(config: RLFTConfig, *, env_settings: Mapping[str, Any], mode
     out = Path(config.out)
     if not (config.resume and (out / RUN_FILE).is_file()):
         write_json(out / RUN_FILE, {
-            "command": "textrl train",
+            "command": command,
             "config_hash": config.config_hash(),
             "env_id": config.env_id,
             "env_settings": {config.env_id: dict(env_settings)},

@@ -116,28 +116,29 @@ def _mix(*parts: int) -> int:
 
 
 def evaluate_policy(
-    policy: LLMPolicy, config: RLFTConfig, out_dir: Path, update: int
+    policy: LLMPolicy, config: RLFTConfig, out_dir: Path, update: int, *, agent_name: str = "rlft"
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Greedy evaluation on ``config.eval_seeds``; writes the tidy run folder; returns the ``eval/*``
-    metrics and the summary table."""
+    metrics and the summary table.
+
+    ``config`` may be any config with the same evaluation fields (``agents.sft`` passes its own)."""
     from agents.evaluation import evaluate
     from analysis.summary import summarize_steps
 
-    agent = GreedyAgent(policy)
+    agent = GreedyAgent(policy, name=agent_name)
     steps = evaluate(
         config.env_id,
         agent,
         num_envs=config.eval_num_envs,
         seeds=config.eval_seeds,
         env_kwargs=config.env_kwargs,
-        agent_name="rlft",
+        agent_name=agent_name,
         progress=False,
     )
     agent.reset([])  # frees the evaluation's cached prompts
     summary = summarize_steps(steps)
-    write_run(
-        steps, out_dir, summary=summary, meta={"command": "rlft-eval", "update": update, **config.to_dict()}
-    )
+    meta = {"command": f"{agent_name}-eval", "update": update, **config.to_dict()}
+    write_run(steps, out_dir, summary=summary, meta=meta)
     row = summary.iloc[0]
     metrics = {
         "eval/cumulative_regret": float(row["cum_regret_mean"]),

@@ -60,6 +60,7 @@ def test_evaluate_writes_run_folder_and_prints_summary(tmp_path, capsys):
     settings = {
         "n_arms": 3, "distribution": "gaussian", "noise": "medium", "variant": "button", "horizon": 5,
         "history_window": None, "cot": True, "prompt_style": "default", "context_summary": False,
+        "randomize_labels": False,
         "reward_scale": None, "invalid_action_penalty": -5.0,
     }  # fmt: skip
     assert run["env_settings"] == {"TextBandit-v0": settings}

@@ -53,7 +53,8 @@ def test_prompts_explore_k_distinct_arms_once_with_a_single_best() -> None:
         rewards = [float(r) for _, _, r in lines]
         assert names[int(np.argmax(rewards))] == NAMES[p["best"]] and rewards.count(max(rewards)) == 1
     # the same seed gives the same prompts; another seed other prompts
-    assert [p["observation"] for p in make_reading_prompts(4, 30, seed=3)] == [p["observation"] for p in prompts]
+    again = make_reading_prompts(4, 30, seed=3)
+    assert [p["observation"] for p in again] == [p["observation"] for p in prompts]
     assert make_reading_prompts(4, 30, seed=4)[0]["observation"] != prompts[0]["observation"]
     # the tried arms are spread over the labels, not a prefix of the list (a by-name agent can't pass)
     first = [p["tried"][0] for p in make_reading_prompts(3, 300, seed=0)]

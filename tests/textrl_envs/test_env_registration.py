@@ -33,6 +33,7 @@ DOCUMENTED_DEFAULTS = {
     "TextBandit-v0": {
         "n_arms": 10, "distribution": "gaussian", "noise": "medium", "variant": "button", "horizon": 50,
         "history_window": None, "cot": True, "prompt_style": "default", "context_summary": False,
+        "randomize_labels": False,
         "reward_scale": None, "invalid_action_penalty": -5.0,
     },
     "TextContextualBandit-v0": {
