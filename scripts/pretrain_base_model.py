@@ -1,15 +1,17 @@
-"""Pretrain the embedded base model from scratch into a folder (and, with --ship, into the package).
+"""Pretrain an embedded base model from scratch into a folder (and, with --ship, into the package).
 
-    python scripts/pretrain_base_model.py --size default --out runs/base-model --seed 0 --threads 1
-    python scripts/pretrain_base_model.py --size default --out runs/base-model --seed 0 --threads 1 --ship
+    python scripts/pretrain_base_model.py --size reader --out runs/reader --seed 0 --threads 2
+    python scripts/pretrain_base_model.py --size reader --out runs/reader --until-step 600   # a snapshot
+    python scripts/pretrain_base_model.py --size reader --out runs/reader --seed 0 --threads 2 --ship
     python scripts/pretrain_base_model.py --verify runs/base-model      # same bytes as the shipped model?
 
 Re-running with the same ``--out`` resumes from the checkpoint there (``--no-resume`` starts over).
-``--ship`` copies the finished folder to ``agents/base_model/weights/<size>/`` with a
-``MANIFEST.json`` (sha256 of every file, this command, seed, config, data version, versions, wall
-time). The data of step ``s`` is a pure function of ``(seed, s)`` and training runs on one device
-with a fixed thread count, so the same command on the same torch build reproduces the shipped bytes;
-``--verify`` checks a folder against the shipped manifest.
+``--ship`` copies the finished folder to ``agents/base_model/weights/default/`` (``--ship-as``) with
+a ``MANIFEST.json`` (sha256 of every file, this command, seed, config, data version, code commit,
+versions, wall time): the shipped model is then ``ensure_base_model("default")``. The data of step
+``s`` is a pure function of ``(seed, s)`` and training runs on one device with a fixed thread count,
+so the same command on the same torch build reproduces the shipped bytes; ``--verify`` checks a
+folder against the shipped manifest (the manifest's ``command`` and ``code`` say how to rebuild it).
 Most users never call this: ``agents.base_model.ensure_base_model`` returns the shipped model and
 builds the other sizes into the cache.
 """
@@ -26,23 +28,37 @@ from pathlib import Path
 
 from agents.base_model import BASE_MODEL_SIZES, pretrain, resolve_config
 from agents.base_model.data import DATA_VERSION
-from agents.base_model.shipped import REPRODUCIBLE_FILES, WEIGHTS_ROOT, read_manifest, ship, verify_folder
+from agents.base_model.shipped import (
+    REPRODUCIBLE_FILES,
+    SHIPPED_SIZES,
+    WEIGHTS_ROOT,
+    read_manifest,
+    ship,
+    verify_folder,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="default", choices=sorted(BASE_MODEL_SIZES))
+    parser.add_argument("--size", default="reader", choices=sorted(BASE_MODEL_SIZES),
+                        help="the recipe to train (the shipped default names its own in MANIFEST.json)")
     parser.add_argument("--out", help="output folder (save_pretrained files + checkpoint)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads (default: the size's num_threads); "
                              "part of what reproduces the bytes")
     parser.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
+    parser.add_argument("--until-step", type=int, default=None,
+                        help="save the run's model after this many steps of its schedule (an exact snapshot "
+                             "of the full run; resumable and reproducible like it)")
     parser.add_argument("--max-wall-s", type=float, default=None, help="wall-time budget (seconds)")
     parser.add_argument("--ship", action="store_true",
-                        help="copy the finished model into agents/base_model/weights/<size> with a manifest")
+                        help="copy the finished model into agents/base_model/weights/<ship-as> "
+                             "with a manifest")
+    parser.add_argument("--ship-as", default=SHIPPED_SIZES[0], choices=SHIPPED_SIZES,
+                        help="the shipped name it replaces (default: %(default)s)")
     parser.add_argument("--verify", metavar="FOLDER", default=None,
-                        help="check FOLDER's files against the shipped manifest of --size, then exit")
+                        help="check FOLDER's files against the shipped manifest of --ship-as, then exit")
     parser.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -58,9 +74,9 @@ def _git_commit() -> str | None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verify:
-        manifest = read_manifest(WEIGHTS_ROOT / args.size)
+        manifest = read_manifest(WEIGHTS_ROOT / args.ship_as)
         verify_folder(args.verify, manifest, REPRODUCIBLE_FILES)
-        print(f"{args.verify}: {', '.join(REPRODUCIBLE_FILES)} match the shipped {args.size!r} manifest")
+        print(f"{args.verify}: {', '.join(REPRODUCIBLE_FILES)} match the shipped {args.ship_as!r} manifest")
         return 0
     if not args.out:
         print("error: --out is required (or --verify FOLDER)", file=sys.stderr)
@@ -69,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         config = config.replace(num_threads=args.threads)
     out = pretrain(config, args.out, seed=args.seed, resume=not args.no_resume,
-                   progress=not args.no_progress, max_wall_s=args.max_wall_s)
+                   progress=not args.no_progress, max_wall_s=args.max_wall_s, until_step=args.until_step)
     print(f"base model saved to {out}")
     if args.ship:
         import torch
@@ -81,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         command = ["python", "scripts/pretrain_base_model.py", "--size", args.size, "--out", "DIR",
                    "--seed", str(args.seed), "--threads", str(config.num_threads)]
+        if args.until_step is not None:
+            command += ["--until-step", str(args.until_step)]
         record = {
             "command": shlex.join(command),
             "seed": args.seed,
@@ -93,10 +111,12 @@ def main(argv: list[str] | None = None) -> int:
             "transformers": transformers.__version__,
             "machine": f"{platform.machine()}, {config.num_threads} thread(s)",
             "parameters": info["parameters"],
+            "steps_done": info["steps_done"],
+            "until_step": args.until_step,
             "final_loss": info["final_loss"],
             "wall_s": info["wall_s"],
         }
-        dest = ship(out, args.size, record)
+        dest = ship(out, args.ship_as, record)
         print(f"shipped to {dest}")
     return 0
 

@@ -3,23 +3,31 @@
 **What this is.** A *model organism* of the paper's failure modes that fits on a CPU: a Llama-
 architecture causal LM of a few million parameters and a byte-level BPE tokenizer, both trained by
 this package (no download) on text our environments generate, and saved with ``save_pretrained``
-so that ``from_pretrained(folder)`` loads it like any Hugging Face model. It imitates demonstrators
-that *read* their context (they work out each tried arm's mean reward and exploit the best) but are
-greedy: they stop exploring early, and sometimes stay on the arm they pulled most. So it reproduces
-the behaviour the paper reports for pretrained LLMs and leaves RL fine-tuning something to fix. It
-is not evidence about how large LLMs behave; use a real model (``--model``) for that.
+so that ``from_pretrained(folder)`` loads it like any Hugging Face model. It is not evidence about
+how large LLMs behave; use a real model (``--model``) for that.
 
 Usage::
 
     from agents.base_model import ensure_base_model
     folder = ensure_base_model("default")   # ships with the package: nothing to build
-    # rebuild it: python scripts/pretrain_base_model.py --size default --out DIR --seed 0 --threads 1
 
-Sizes (:data:`BASE_MODEL_SIZES`): ``"default"`` (shipped in ``agents/base_model/weights/default``
-with a ``MANIFEST.json`` of sha256 sums and the command that reproduces it, see :mod:`.shipped`),
-``"quick"`` (about a minute on 2 CPU cores, the format only: tests and ``demo --quick``) and
-``"gpu"`` (larger, bf16 on CUDA). Built sizes are cached in ``$TEXTRL_CACHE`` or
-``~/.cache/textrl``, folder ``base-model-<size>-v3``.
+**The shipped default** (``agents/base_model/weights/default``, checked against its
+``MANIFEST.json`` of sha256 sums, see :mod:`.shipped`) is, for now, the 1.9 M-parameter model of
+data version v2, made by ``scripts/pretrain_base_model.py --size default`` at commit ``3784281``
+(the manifest holds the exact command): it follows the answer format, explores a few arms, then
+exploits by *name* rather than by reward (it does not read its context). It will be replaced by the
+``reader`` size once that reads (issue 12).
+
+**Sizes built here** (:data:`BASE_MODEL_SIZES`): ``"reader"`` (the recipe below, 5.1 M parameters,
+4500 steps: hours on 2 CPU cores, meant to be trained once and shipped as the default with
+``scripts/pretrain_base_model.py --size reader --ship``), ``"quick"`` (about a minute on 2 CPU
+cores, the format only: tests and ``demo --quick``) and ``"gpu"`` (larger, bf16 on CUDA). Built
+sizes are cached in ``$TEXTRL_CACHE`` or ``~/.cache/textrl``, folder ``base-model-<size>-v3``.
+
+The recipe imitates demonstrators that *read* their context (they work out each tried arm's mean
+reward and exploit the best) but are greedy: they stop exploring early, and sometimes stay on the
+arm they pulled most. So a model that learns it reproduces the behaviour the paper reports for
+pretrained LLMs and leaves RL fine-tuning something to fix.
 
 **Training data** (:mod:`.episodes`, :mod:`.data`). A demonstrator plays an environment episode;
 up to 16 of its decisions become training examples: the exact prompt the environment shows at that

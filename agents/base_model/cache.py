@@ -2,14 +2,14 @@
 
 Sizes in :data:`~agents.base_model.shipped.SHIPPED_SIZES` (``default``) come with the package
 (``agents/base_model/weights/<size>``, checked against their manifest); the others (``quick`` for
-tests and ``demo --quick``, ``gpu``) are pretrained on first use. Cache layout:
+tests and ``demo --quick``, ``reader``, ``gpu``) are pretrained on first use. Cache layout:
 ``<cache>/base-model-<size>-v3/`` holds the ``save_pretrained`` files; the marker file
 ``COMPLETE`` is written last, so a folder without it (an interrupted build) is resumed from its
 checkpoint, never used half-built. The cache root is ``$TEXTRL_CACHE`` or ``~/.cache/textrl``.
 Bump ``CACHE_VERSION`` whenever the data mixture or the training recipe changes.
 
 The cache is shared by every process on the machine (two ``textrl`` commands, the ranks of an
-``accelerate launch``): a build holds an exclusive lock on ``base-model-<size>-v2.lock`` next to the
+``accelerate launch``): a build holds an exclusive lock on ``base-model-<size>-v3.lock`` next to the
 folder (``fcntl.flock``, released by the system if the process dies), and a process that finds it
 held waits, then uses the model the other one built. Without ``fcntl`` (Windows) there is no lock.
 """
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from agents.base_model.config import resolve_config
+from agents.base_model.config import BASE_MODEL_SIZES, resolve_config
 from agents.base_model.pretrain import pretrain
 from agents.base_model.shipped import SHIPPED_SIZES, shipped_model_dir
 from agents.evaluation.io import write_json
@@ -39,8 +39,16 @@ def default_cache_dir() -> Path:
 
 
 def base_model_dir(size: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Where the model of ``size`` lives (or will live) in the cache."""
-    resolve_config(size)  # raises ValueError for an unknown size
+    """Where the model of ``size`` (a built size, not a shipped one) lives (or will live) in the cache."""
+    if size in SHIPPED_SIZES:
+        raise ValueError(f"base model size {size!r} ships with the package ({shipped_model_dir.__module__}); "
+                         "it has no cache folder")
+    try:
+        resolve_config(size)
+    except ValueError:
+        raise ValueError(
+            f"unknown base model size {size!r}; allowed: {sorted([*SHIPPED_SIZES, *BASE_MODEL_SIZES])}"
+        ) from None
     root = default_cache_dir() if cache_dir is None else Path(cache_dir)
     return root / f"base-model-{size}-{CACHE_VERSION}"
 
@@ -52,7 +60,8 @@ def ensure_base_model(
 
     Args:
         size: ``"default"`` (shipped with the package: nothing to build), ``"quick"`` (<= 1 min on
-            2 CPU cores, the format only) or ``"gpu"`` (pretrained on first use; a GPU recommended).
+            2 CPU cores, the format only), ``"reader"`` (the recipe of issue 12, hours on 2 CPU
+            cores) or ``"gpu"`` (pretrained on first use; a GPU recommended).
         cache_dir: cache root (default :func:`default_cache_dir`).
         progress: show the pretraining progress bar.
 

@@ -166,6 +166,7 @@ def pretrain(
     progress: bool = True,
     max_wall_s: float | None = None,
     stop_after: int | None = None,
+    until_step: int | None = None,
 ) -> Path:
     """Pretrain the base model of ``size`` into ``out_dir`` and return the folder.
 
@@ -180,6 +181,9 @@ def pretrain(
             model is saved as it is and ``pretrain_info.json`` records ``"stopped_early": true``.
         stop_after: stop (as if interrupted) after this many optimizer steps in this call, leaving the
             checkpoint to resume from and *not* saving the final model (for splitting long runs).
+        until_step: save the model as it is after this many steps of the config's schedule (the
+            learning rate still follows ``config.steps``): an exact snapshot of the full run at that
+            step, reproducible like the full run (``pretrain_info.json`` records ``until_step``).
 
     Returns:
         ``out_dir`` as a ``Path``; unless stopped by ``stop_after`` it holds ``config.json``,
@@ -190,6 +194,11 @@ def pretrain(
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if stop_after is not None and stop_after < 1:
         raise ValueError(f"stop_after must be >= 1 or None, got {stop_after}")
+    if until_step is not None and not 1 <= until_step <= config.steps:
+        raise ValueError(
+            f"until_step must be in [1, {config.steps}] (the config's steps) or None, got {until_step}"
+        )
+    last_step = config.steps if until_step is None else until_step
     budget = config.max_wall_s if max_wall_s is None else max_wall_s
     if budget is not None and budget <= 0:
         raise ValueError(f"max_wall_s must be > 0 or None, got {budget}")
@@ -220,7 +229,9 @@ def pretrain(
     stopped_early, last_loss, steps_this_call = False, float("nan"), 0
     bar = tqdm(total=config.steps, initial=step, desc=f"pretrain base model ({config.name})",
                disable=not progress, unit="step")
-    while step < config.steps:
+    if step > last_step:
+        raise ValueError(f"the checkpoint in {out} is at step {step}, past until_step={until_step}")
+    while step < last_step:
         if budget is not None and time.monotonic() - start > budget:
             stopped_early = True
             break
@@ -247,9 +258,9 @@ def pretrain(
         last_loss = loss_sum
         bar.update(1)
         bar.set_postfix(loss=f"{last_loss:.3f}")
-        if step % config.checkpoint_every == 0 or step == config.steps:
+        if step % config.checkpoint_every == 0 or step == last_step:
             save_checkpoint(ckpt, model, optimizer, step, wall_s())
-        if stop_after is not None and steps_this_call >= stop_after and step < config.steps:
+        if stop_after is not None and steps_this_call >= stop_after and step < last_step:
             save_checkpoint(ckpt, model, optimizer, step, wall_s())
             bar.close()
             return out
@@ -264,7 +275,8 @@ def pretrain(
     model.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
     info = {
-        "config": config.to_dict(), "seed": seed, "steps_done": step, "stopped_early": stopped_early,
+        "config": config.to_dict(), "seed": seed, "steps_done": step, "until_step": until_step,
+        "stopped_early": stopped_early,
         "final_loss": last_loss, "wall_s_this_call": round(time.monotonic() - start, 1),
         "wall_s": round(wall_s(), 1),
         "num_threads": torch.get_num_threads() if device.type == "cpu" else None,

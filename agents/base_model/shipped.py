@@ -1,12 +1,13 @@
 """The base model that ships inside the package: its folder, its manifest, and the checks on both.
 
 The ``default`` embedded model is trained once, offline, with ``scripts/pretrain_base_model.py``
-(hours of CPU, far more than a demo can spend) and its ``save_pretrained`` files are committed
-under ``agents/base_model/weights/<size>/`` with a ``MANIFEST.json`` that holds:
+(as much CPU as it takes, more than a demo can spend) and its ``save_pretrained`` files are
+committed under ``agents/base_model/weights/<size>/`` with a ``MANIFEST.json`` that holds:
 
 - ``files``: the sha256 of every file of the folder (the weights are safetensors, fp32);
 - ``command``, ``seed``, ``config`` (the :class:`~agents.base_model.config.BaseModelConfig` fields),
-  ``data_version`` and ``code``: what reproduces the weights (the data of optimizer step ``s`` is
+  ``data_version`` and ``code`` (the commit whose script trained it): what reproduces the weights
+  (the data of optimizer step ``s`` is
   a pure function of ``(seed, s)``, so the same command on the same torch build and thread count
   gives the same bytes), plus ``torch`` / ``transformers`` versions and the wall time it took.
 

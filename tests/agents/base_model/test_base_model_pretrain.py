@@ -31,14 +31,17 @@ TINY = BaseModelConfig(
 
 
 def test_sizes_and_unknown_size() -> None:
-    assert {"quick", "default", "gpu"} <= set(BASE_MODEL_SIZES)
+    assert {"quick", "reader", "gpu"} <= set(BASE_MODEL_SIZES)
+    assert "default" not in BASE_MODEL_SIZES  # it ships with the package; nothing builds it here
     assert resolve_config("quick").name == "quick"
     with pytest.raises(ValueError, match="unknown base model size 'huge'; allowed"):
         resolve_config("huge")
     with pytest.raises(ValueError, match="unknown base model size"):
         pretrain("huge", "/nonexistent")
-    with pytest.raises(ValueError, match="unknown base model size"):
+    with pytest.raises(ValueError, match=r"unknown base model size 'huge'; allowed: \['default', "):
         ensure_base_model("huge")
+    with pytest.raises(ValueError, match="ships with the package"):
+        base_model_dir("default")
     with pytest.raises(TypeError, match="size must be a str"):
         ensure_base_model(3)  # type: ignore[arg-type]
 
@@ -89,6 +92,30 @@ def test_pretrained_folder_loads_with_from_pretrained(tiny_model: Path) -> None:
     out = model.generate(**ids, max_new_tokens=3, do_sample=False)
     assert out.shape[1] <= ids["input_ids"].shape[1] + 3
     assert tokenizer.eos_token_id == model.config.eos_token_id
+
+
+def test_until_step_saves_the_full_runs_snapshot_and_the_run_continues_from_it(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    snap = tmp_path / "snap"
+    pretrain(TINY, snap, seed=0, progress=False, until_step=4)
+    info = json.loads((snap / "pretrain_info.json").read_text())
+    assert info["steps_done"] == 4 and info["until_step"] == 4
+    at_4 = load_file(str(snap / "model.safetensors"))
+    # the same run stopped (as if killed) after 4 steps holds the same weights in its checkpoint
+    stopped = tmp_path / "stopped"
+    pretrain(TINY, stopped, seed=0, progress=False, stop_after=4)
+    ckpt = load_file(str(stopped / "checkpoint.safetensors"))
+    for key, value in at_4.items():
+        assert torch.equal(ckpt[f"model.{key}"], value), key
+    # and the snapshot's folder finishes the full run bit-identically to the straight run
+    pretrain(TINY, snap, seed=0, progress=False)
+    straight = load_file(str(tiny_model / "model.safetensors"))
+    assert all(torch.equal(load_file(str(snap / "model.safetensors"))[k], v) for k, v in straight.items())
+    with pytest.raises(ValueError, match="until_step must be in"):
+        pretrain(TINY, tmp_path / "bad", until_step=7)
+    with pytest.raises(ValueError, match="past until_step"):
+        pretrain(TINY, snap, seed=0, progress=False, until_step=2)
 
 
 def test_resume_after_interruption_gives_the_same_weights(tiny_model: Path, tmp_path: Path) -> None:
