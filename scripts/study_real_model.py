@@ -52,14 +52,15 @@ def run_stage(folder: Path, settings: dict, work: Callable[[Path], None]) -> Non
     print(f"[study] {folder.name}: done in {seconds:.0f} s", flush=True)
 
 
-def evaluate_stage(env_id: str, make_agent: Callable[[], object], name: str, env_kwargs: dict, args):
+def evaluate_stage(env_id: str, make_agent: Callable[[], object], name: str, env_kwargs: dict, num_envs: int,
+                   args):
     def work(folder: Path) -> None:
         from agents.evaluation import evaluate, write_run
 
         steps = evaluate(
             env_id,
             make_agent(),
-            num_envs=args.num_envs if env_id == "TextBandit-v0" else args.ttt_num_envs,
+            num_envs=num_envs,
             seeds=args.seeds,
             env_kwargs=env_kwargs,
             agent_name=name,
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="smollm2-135m-instruct", help="named model, hub id or folder")
     p.add_argument("--out", default="runs/smollm2", help="study folder (one sub-folder per stage)")
     p.add_argument("--num-envs", type=int, default=64, help="bandit episodes per seed")
+    p.add_argument("--cot-num-envs", type=int, default=None,
+                   help="bandit episodes per seed of the chain-of-thought stage (default: --num-envs; "
+                        "CoT decodes up to --cot-tokens per step, the costliest stage)")
     p.add_argument("--ttt-num-envs", type=int, default=64, help="tic-tac-toe games per seed")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--arms", type=int, default=10)
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             "TextBandit-v0",
             llm(args.model, args.cot_tokens, args.batch_size),
             {**bandit, "cot": True},
-            {"num_envs": args.num_envs, "tokens": args.cot_tokens},
+            {"num_envs": args.cot_num_envs or args.num_envs, "tokens": args.cot_tokens},
         ),
         (
             "ttt-llm",
@@ -144,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for name, env_id, build, env_kwargs, extra in stages:
         settings = {**common, **extra, "env": env_id, "env_kwargs": env_kwargs}
-        run_stage(out / name, settings, evaluate_stage(env_id, build, name, env_kwargs, args))
+        stage = evaluate_stage(env_id, build, name, env_kwargs, extra["num_envs"], args)
+        run_stage(out / name, settings, stage)
 
     def probes(folder: Path) -> None:
         from agents.llm import LLMAgent
