@@ -74,3 +74,20 @@ def test_bad_manifests_and_sizes(tmp_path: Path) -> None:
         shipped_model_dir("quick")
     with pytest.raises(FileNotFoundError, match="not a finished pretraining folder"):
         ship(tmp_path, "default", {}, dest_root=tmp_path / "w")
+
+
+def test_the_shipped_default_matches_its_manifest_and_loads() -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from agents.base_model import ensure_base_model
+
+    folder = ensure_base_model("default")
+    manifest = read_manifest(folder)
+    for name, digest in manifest["files"].items():  # hashlib, not the module's helper
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    assert {"command", "code", "seed", "config", "data_version"} <= set(manifest)
+    assert manifest["config"]["name"] == "default" and manifest["seed"] == 0
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert sum(p.numel() for p in model.parameters()) == manifest["parameters"]
+    assert tokenizer.eos_token_id == model.config.eos_token_id
