@@ -69,8 +69,31 @@ def _opt(default: Any, help: str, *, factory: Callable[[], Any] | None = None) -
     return field(default=default, metadata={"help": help})
 
 
+class RunConfig:
+    """What every training config (:class:`RLFTConfig`, ``agents.sft.SFTConfig``) gives the run
+    folder: its fields as a dict, its trackers, and its identity and hash (every field but
+    :data:`OPERATIONAL_FIELDS`). Mixed into dataclasses that have a ``report_to`` field."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def trackers(self) -> list[str]:
+        """``report_to`` as a list of tracker names (``auto``/``all``/``none`` left to the trainer)."""
+        return [] if self.report_to == "none" else self.report_to.split(",")
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide what the run computes (all but :data:`OPERATIONAL_FIELDS`)."""
+        return {k: v for k, v in self.to_dict().items() if k not in OPERATIONAL_FIELDS}
+
+    def config_hash(self) -> str:
+        """A short hash of :meth:`identity`: the run's name for itself (in run.json and checkpoints)."""
+        text = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @dataclass
-class RLFTConfig:
+class RLFTConfig(RunConfig):
     """Every knob of :func:`agents.rlft.trainer.train`, validated on construction.
 
     Each field says what it does in its ``metadata["help"]`` (``textrl train --help`` prints it,
@@ -215,22 +238,6 @@ class RLFTConfig:
             return self.advantage
         return "gae" if "TicTacToe" in self.env_id else "mc"
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @property
-    def trackers(self) -> list[str]:
-        """``report_to`` as a list of tracker names (``auto``/``all``/``none`` left to the trainer)."""
-        return [] if self.report_to == "none" else self.report_to.split(",")
-
-    def identity(self) -> dict[str, Any]:
-        """The fields that decide what the run computes (all but :data:`OPERATIONAL_FIELDS`)."""
-        return {k: v for k, v in self.to_dict().items() if k not in OPERATIONAL_FIELDS}
-
-    def config_hash(self) -> str:
-        """A short hash of :meth:`identity`: the run's name for itself (in run.json and checkpoints)."""
-        text = json.dumps(self.identity(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _report_to(value: str) -> str:

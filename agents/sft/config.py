@@ -8,18 +8,15 @@ behaviour``).
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents.rlft.config import (
     BASE_MODEL_SIZES,
     MIXED_PRECISION,
-    OPERATIONAL_FIELDS,
     OPTIMIZERS,
     PACKING,
+    RunConfig,
     _choice,
     _report_to,
     coerce_fields,
@@ -30,7 +27,7 @@ MODES = ("behaviour", "thought")
 
 
 @dataclass
-class SFTConfig:
+class SFTConfig(RunConfig):
     """Every knob of :func:`agents.sft.train_sft`, validated on construction.
 
     Environment, model and data:
@@ -142,20 +139,3 @@ class SFTConfig:
                 f"data_seeds and eval_seeds overlap ({sorted(set(self.data_seeds) & set(self.eval_seeds))}): "
                 "the expert's training episodes would be the evaluation's"
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @property
-    def trackers(self) -> list[str]:
-        """``report_to`` as a list of tracker names (as ``RLFTConfig.trackers``)."""
-        return [] if self.report_to == "none" else self.report_to.split(",")
-
-    def identity(self) -> dict[str, Any]:
-        """The fields that decide what the run computes (all but the operational ones)."""
-        return {k: v for k, v in self.to_dict().items() if k not in OPERATIONAL_FIELDS}
-
-    def config_hash(self) -> str:
-        """A short hash of :meth:`identity` (in run.json and every checkpoint)."""
-        text = json.dumps(self.identity(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
