@@ -47,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads (default: the size's num_threads); "
                              "part of what reproduces the bytes")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
+                        help="where to train (default: the size's device)")
+    parser.add_argument("--batch-episodes", action=argparse.BooleanOptionalAction, default=None,
+                        help="one padded forward per step (GPU) instead of one per episode (CPU); "
+                             "default: the size's")
+    parser.add_argument("--data-workers", type=int, default=None,
+                        help="processes that make the data ahead (the weights do not depend on it); "
+                             "default: the size's")
     parser.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
     parser.add_argument("--until-step", type=int, default=None,
                         help="save the run's model after this many steps of its schedule (an exact snapshot "
@@ -82,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --out is required (or --verify FOLDER)", file=sys.stderr)
         return 2
     config = resolve_config(args.size)
-    if args.threads is not None:
-        config = config.replace(num_threads=args.threads)
+    overrides = {"num_threads": args.threads, "device": args.device, "batch_episodes": args.batch_episodes,
+                 "data_workers": args.data_workers}
+    config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
     out = pretrain(config, args.out, seed=args.seed, resume=not args.no_resume,
                    progress=not args.no_progress, max_wall_s=args.max_wall_s, until_step=args.until_step)
     print(f"base model saved to {out}")
@@ -96,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             print("error: the run stopped early (wall-time budget); not shipping it", file=sys.stderr)
             return 2
         command = ["python", "scripts/pretrain_base_model.py", "--size", args.size, "--out", "DIR",
-                   "--seed", str(args.seed), "--threads", str(config.num_threads)]
+                   "--seed", str(args.seed), "--threads", str(config.num_threads), "--device", config.device,
+                   "--batch-episodes" if config.batch_episodes else "--no-batch-episodes"]
         if args.until_step is not None:
             command += ["--until-step", str(args.until_step)]
         record = {
@@ -109,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             "code": _git_commit(),
             "torch": torch.__version__,
             "transformers": transformers.__version__,
-            "machine": f"{platform.machine()}, {config.num_threads} thread(s)",
+            "machine": (f"{platform.machine()}, {config.num_threads} thread(s)" + (
+                f", {torch.cuda.get_device_name()}" if info.get("device") == "cuda" else "")),
             "parameters": info["parameters"],
             "steps_done": info["steps_done"],
             "until_step": args.until_step,

@@ -33,7 +33,8 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from agents.base_model.config import BaseModelConfig, resolve_config
-from agents.base_model.data import tokenizer_corpus, training_sequences
+from agents.base_model.data import tokenizer_corpus
+from agents.base_model.prefetch import step_batches
 from agents.base_model.tokenizer import train_tokenizer
 from agents.evaluation.io import atomic_write, write_json
 from agents.rlft.packing import collate
@@ -226,29 +227,38 @@ def pretrain(
     use_bf16 = device.type == "cuda"
 
     model.train()
-    stopped_early, last_loss, steps_this_call = False, float("nan"), 0
+    stopped_early, last_loss, first_loss, steps_this_call = False, float("nan"), None, 0
     bar = tqdm(total=config.steps, initial=step, desc=f"pretrain base model ({config.name})",
                disable=not progress, unit="step")
     if step > last_step:
         raise ValueError(f"the checkpoint in {out} is at step {step}, past until_step={until_step}")
-    while step < last_step:
+
+    def step_kwargs(s: int) -> dict[str, Any]:
+        return dict(seed=seed, step=s, token_budget=config.tokens_per_step,
+                    tictactoe_fraction=config.tictactoe_fraction, max_decisions=config.max_decisions,
+                    warmup=s < config.reading_warmup_steps)
+
+    def forward_loss(sequences: list, n_targets: int) -> torch.Tensor:
+        batch = collate(sequences, pad_id=tokenizer.pad_token_id, device=device).to(device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            logp, _, _ = packed_forward(model, batch)
+        return -logp.float().sum() / n_targets
+
+    batches = step_batches(tokenizer, out / TOKENIZER_DIR, step_kwargs, step, last_step,
+                           workers=config.data_workers)
+    for sequences in batches:
         if budget is not None and time.monotonic() - start > budget:
             stopped_early = True
             break
-        sequences = training_sequences(
-            tokenizer, seed=seed, step=step, token_budget=config.tokens_per_step,
-            tictactoe_fraction=config.tictactoe_fraction, max_decisions=config.max_decisions,
-            warmup=step < config.reading_warmup_steps,
-        )
         n_targets = sum(int(seq.target_ids.numel()) for seq in sequences)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         optimizer.zero_grad(set_to_none=True)
         loss_sum = 0.0
-        for seq in sequences:  # one episode at a time: gradients accumulate, memory stays small
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                logp, _, _ = packed_forward(model, collate([seq], pad_id=tokenizer.pad_token_id).to(device))
-            loss = -logp.sum() / n_targets
+        # one padded batch per step (GPU: few kernel launches) or one episode at a time (CPU: no
+        # padding, gradients accumulate, memory stays small)
+        for group in ([sequences] if config.batch_episodes else [[seq] for seq in sequences]):
+            loss = forward_loss(group, n_targets)
             loss.backward()
             loss_sum += float(loss.detach())
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -256,6 +266,7 @@ def pretrain(
         step += 1
         steps_this_call += 1
         last_loss = loss_sum
+        first_loss = loss_sum if first_loss is None else first_loss
         bar.update(1)
         bar.set_postfix(loss=f"{last_loss:.3f}")
         if step % config.checkpoint_every == 0 or step == last_step:
@@ -263,8 +274,10 @@ def pretrain(
         if stop_after is not None and steps_this_call >= stop_after and step < last_step:
             save_checkpoint(ckpt, model, optimizer, step, wall_s())
             bar.close()
+            batches.close()  # stops the workers
             return out
     bar.close()
+    batches.close()
     if stopped_early:
         save_checkpoint(ckpt, model, optimizer, step, wall_s())
 
@@ -277,7 +290,8 @@ def pretrain(
     info = {
         "config": config.to_dict(), "seed": seed, "steps_done": step, "until_step": until_step,
         "stopped_early": stopped_early,
-        "final_loss": last_loss, "wall_s_this_call": round(time.monotonic() - start, 1),
+        "final_loss": last_loss, "first_loss": first_loss,
+        "wall_s_this_call": round(time.monotonic() - start, 1),
         "wall_s": round(wall_s(), 1),
         "num_threads": torch.get_num_threads() if device.type == "cpu" else None,
         "parameters": sum(p.numel() for p in model.parameters()), "device": device.type,

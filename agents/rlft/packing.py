@@ -148,14 +148,15 @@ def _pack_chunk(
     )
 
 
-def attention_allowed(seq: PackedSequence) -> torch.Tensor:
-    """``(L, L)`` bool: may query i attend to key j (see the module docstring)."""
+def attention_allowed(seq: PackedSequence, device: torch.device | str | None = None) -> torch.Tensor:
+    """``(L, L)`` bool: may query i attend to key j (see the module docstring); built on ``device``."""
     length = len(seq)
-    idx = torch.arange(length)
+    idx = torch.arange(length, device=device)
+    segment, limit = seq.segment.to(device), seq.limit.to(device)
     causal = idx[None, :] <= idx[:, None]  # (L, L) key j <= query i in packed order
-    same = seq.segment[None, :] == seq.segment[:, None]
+    same = segment[None, :] == segment[:, None]
     # a trunk key is visible to a branch query when its position is inside that branch's shared prefix
-    trunk_key = (seq.segment[None, :] == -1) & (idx[None, :] < seq.limit[:, None])
+    trunk_key = (segment[None, :] == -1) & (idx[None, :] < limit[:, None])
     return causal & (same | trunk_key)
 
 
@@ -196,6 +197,7 @@ def collate(
     pad_id: int = 0,
     bool_mask: bool = True,
     dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
 ) -> PackedBatch:
     """Right-pad packed sequences into a :class:`PackedBatch`.
 
@@ -205,6 +207,8 @@ def collate(
     Args:
         bool_mask: a boolean mask (SDPA / flex attention); False gives an additive float mask in
             ``dtype`` (what eager attention adds to its scores).
+        device: where the ``(B, 1, L, L)`` mask is built (the other tensors stay on the CPU until
+            ``.to(device)``); on a GPU this saves building and copying B * L * L booleans on the CPU.
     """
     if not sequences:
         raise ValueError("collate needs at least one packed sequence")
@@ -212,15 +216,15 @@ def collate(
     batch = len(sequences)
     input_ids = torch.full((batch, length), pad_id, dtype=torch.long)
     position_ids = torch.zeros((batch, length), dtype=torch.long)
-    allowed = torch.zeros((batch, length, length), dtype=torch.bool)
-    diag = torch.eye(length, dtype=torch.bool)
+    allowed = torch.zeros((batch, length, length), dtype=torch.bool, device=device)
+    diag = torch.eye(length, dtype=torch.bool, device=device)
     b_idx, p_idx, t_ids, t_turn, vb, vi, vt = [], [], [], [], [], [], []
     for row, seq in enumerate(sequences):
         n = len(seq)
         input_ids[row, :n] = seq.input_ids
         position_ids[row, :n] = seq.position_ids
         allowed[row] = diag
-        allowed[row, :n, :n] = attention_allowed(seq)
+        allowed[row, :n, :n] = attention_allowed(seq, device)
         b_idx.append(torch.full_like(seq.target_ids, row))
         p_idx.append(seq.predictor_index)
         t_ids.append(seq.target_ids)
@@ -230,7 +234,7 @@ def collate(
         vt.append(torch.tensor(seq.turns, dtype=torch.long))
     mask = allowed[:, None]  # (B, 1, L, L)
     if not bool_mask:
-        mask = torch.zeros(mask.shape, dtype=dtype).masked_fill(~mask, torch.finfo(dtype).min)
+        mask = torch.zeros(mask.shape, dtype=dtype, device=device).masked_fill(~mask, torch.finfo(dtype).min)
     return PackedBatch(
         input_ids=input_ids,
         position_ids=position_ids,

@@ -59,6 +59,10 @@ def test_config_validation() -> None:
         BaseModelConfig(device="tpu")
     with pytest.raises(ValueError, match="tictactoe_fraction must be in"):
         BaseModelConfig(tictactoe_fraction=1.5)
+    with pytest.raises(ValueError, match="data_workers must be an int >= 0, got -1"):
+        BaseModelConfig(data_workers=-1)
+    with pytest.raises(ValueError, match="batch_episodes must be True or False"):
+        BaseModelConfig(batch_episodes=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="stop_after must be >= 1"):
         pretrain(TINY, "/nonexistent", stop_after=0)
     with pytest.raises(TypeError, match="seed must be an int"):
@@ -164,3 +168,19 @@ def test_ensure_base_model_builds_once(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert again == folder and len(calls) == 1
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
     AutoTokenizer.from_pretrained(folder)
+
+
+def test_batched_steps_and_data_workers_train_the_same_model(tiny_model: Path, tmp_path: Path) -> None:
+    """The GPU recipe's switches change how a step is computed, not what: data made by a worker
+    process equals the in-process data (the weights would differ otherwise), and one padded forward
+    per step equals one forward per episode up to float summation order."""
+    other = pretrain(TINY.replace(batch_episodes=True, data_workers=1), tmp_path / "batched", seed=0,
+                     progress=False)
+    a, b = load_file(str(tiny_model / "model.safetensors")), load_file(str(other / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=2e-4, rtol=1e-3)
+    info_a = json.loads((tiny_model / "pretrain_info.json").read_text())
+    info_b = json.loads((other / "pretrain_info.json").read_text())
+    assert info_b["final_loss"] == pytest.approx(info_a["final_loss"], rel=1e-4)
+    assert info_b["first_loss"] == pytest.approx(info_a["first_loss"], rel=1e-5)
