@@ -224,6 +224,15 @@ def bench_trl(lm, tokenizer, episodes, args) -> float | None:
         temperature=1.0,
         disable_tqdm=True,
     )
+    if not getattr(lm.config, "_name_or_path", ""):
+        # a model built in memory (--random-model): TRL builds its reference model from the policy's
+        # path, so the policy gets one
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="bench-trl-")
+        lm.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        lm.config._name_or_path = folder
     trainer = GRPOTrainer(
         model=lm,
         reward_funcs=lambda completions, **kw: [0.0] * len(completions),

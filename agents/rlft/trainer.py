@@ -34,6 +34,7 @@ Only the main process prints (warnings go to stderr).
 from __future__ import annotations
 
 import copy
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -87,7 +88,22 @@ class NonFiniteLossError(RuntimeError):
     """``max_nonfinite_updates`` updates in a row had a non-finite loss or gradient."""
 
 
+def _forget_single_process_state() -> None:
+    """Let a second run in one process choose its own settings.
+
+    accelerate keeps one process-wide state and refuses an ``Accelerator`` whose device or precision
+    differs from the first one's (a notebook that trains on the GPU, then evaluates with ``cpu=True``;
+    the test suite on a GPU machine). In a single process nothing else holds on to that state, so it
+    is reset; under a launcher (WORLD_SIZE > 1) the launcher's settings stay.
+    """
+    from accelerate.state import AcceleratorState
+
+    if AcceleratorState._shared_state and int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        AcceleratorState._reset_state(reset_partial_state=True)
+
+
 def build_accelerator(config: RLFTConfig, trackers: list[str]) -> Accelerator:
+    _forget_single_process_state()
     precision = config.mixed_precision
     if precision == "auto":
         precision = "bf16" if torch.cuda.is_available() else "no"

@@ -159,7 +159,9 @@ def test_resume_without_checkpoint_fails(tiny_llama, tmp_path):
 
 def test_two_cpu_processes_with_gloo(tiny_llama, tmp_path):
     out = tmp_path / "ddp"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # ROOT first, then whatever the caller's path holds (packages installed with --target, say)
+    pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": pythonpath, "OMP_NUM_THREADS": "1"}
     cmd = [
         sys.executable,
         "-m",
@@ -216,3 +218,13 @@ def test_lora_run_keeps_base_as_reference(tiny_llama, tmp_path):
     assert record["train/optimizer_steps"] == 1 and record["objective/kl"] >= 0
     merged = AutoModelForCausalLM.from_pretrained(out / "final_model")  # LoRA merged: a plain model folder
     assert not any("lora" in name for name, _ in merged.named_parameters())
+
+
+def test_a_second_run_in_one_process_may_choose_other_settings(tiny_llama, tmp_path):
+    """accelerate's process-wide state would refuse a run whose precision differs from an earlier
+    Accelerator's (seen on a GPU machine: a CPU test, then a bf16 run); a single process resets it."""
+    from accelerate import Accelerator
+
+    Accelerator(cpu=True, mixed_precision="no")  # an earlier evaluation or notebook cell
+    out = train(tiny_config(tiny_llama, tmp_path / "bf16", mixed_precision="bf16", total_updates=1))
+    assert [m["update"] for m in read_metrics(out)] == [1]

@@ -124,7 +124,9 @@ def test_resume_equals_uninterrupted(tiny, tmp_path):
 
 def test_two_cpu_processes_equal_one(tiny, tmp_path):
     one = read_metrics(train_sft(tiny_config(tiny, tmp_path / "one", epochs=1, checkpoint_every=0)))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # ROOT first, then whatever the caller's path holds (packages installed with --target, say)
+    pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": pythonpath, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
            "--multi_gpu", "--mixed_precision", "no", "--dynamo_backend", "no",
            "--main_process_port", str(_free_port()),
