@@ -11,9 +11,14 @@
 # (gymnasium and farama-notifications; trl, datasets, dill and multiprocess for the TRL comparison),
 # and the tokenizer the random models borrow travels in .cache/gpu (TEXTRL_CACHE). Phases:
 #   1. bench_rlft.py for each random model, alone on the machine (its timings are the only ratios);
-#   2. at once: pytest (CUDA visible), pretraining of `reader` and `reader3x` on the GPU, and
-#      `textrl train --config configs/bandit_gpu.yaml` (shipped base model, eval before and after);
-#   3. scripts/base_model_criteria.py on each reader model that finished.
+#   2. at once: pytest (CUDA visible) and `textrl train --config configs/bandit_gpu.yaml` (shipped base
+#      model, 4 updates, greedy eval on 64 envs before and after); with GPU_CHECK_PRETRAIN=1 also the
+#      pretraining of `reader` and `reader3x` on the GPU;
+#   3. (GPU_CHECK_PRETRAIN=1) scripts/base_model_criteria.py on each reader model that finished.
+# Measured on one H200 (2026-11-30): each bench ~60 s; the suite 107 s with -n 4; with the two
+# pretrainings beside the suite and the RL run, the 16 cores were oversubscribed and every stage
+# slowed (reader: 1265 of 4500 steps in 220 s; RL rollouts 42-56 s each): in a 15-minute budget,
+# leave the pretraining off.
 # Each stage has a time limit; a stage that fails or runs out is reported and the others go on.
 # Everything ends up in $OUT: log.txt (this output), summary.txt, and bundle.tgz.part-* (logs,
 # criteria, eval tables, the reader models; `cat bundle.tgz.part-* | tar xz` unpacks it).
@@ -22,6 +27,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT_DIR="${OUT:-runs/gpu_check}"
 WORK="${GPU_CHECK_WORK:-/tmp/gpu_check}"
 QUICK="${GPU_CHECK_QUICK:-0}"
+PRETRAIN="${GPU_CHECK_PRETRAIN:-0}"
 # every stage ends by this many seconds after the start, so the bundle is always written before the
 # device call's own limit (600 s) stops everything
 DEADLINE="${GPU_CHECK_DEADLINE:-540}"
@@ -76,7 +82,8 @@ if [ "$QUICK" = 1 ]; then
 else
     DEVICE=cuda; BENCH=(--device cuda --episodes 8 --horizon 50 --threads 8 --repeats 3 --skip unpacked)
     RANDOM_MODELS=(110M 350M); PRE=(--size reader --device cuda --batch-episodes --data-workers 4)
-    PRE3=(--size reader3x --device cuda --data-workers 8); CRIT=(--refs); TRAIN=(); PYTEST=(-n 4)
+    PRE3=(--size reader3x --device cuda --data-workers 8); CRIT=(--refs); PYTEST=(-n 6)
+    TRAIN=(--total_updates 4 --num_envs 16 --eval_seeds '[0]')
 fi
 
 # 1. throughput, alone
@@ -91,12 +98,14 @@ pre_wall=$(( DEADLINE - SECONDS - 170 )); (( pre_wall > 220 )) && pre_wall=220; 
 stage pytest 240 "$PY" -m pytest "${PYTEST[@]}" -p no:cacheprovider --junitxml="$WORK/junit.xml" \
     -o addopts="--import-mode=importlib --durations=15" -q -rfEs &
 pids=($!)
+if [ "$PRETRAIN" = 1 ]; then
 stage pretrain_reader $(( pre_wall + 40 )) "$PY" scripts/pretrain_base_model.py "${PRE[@]}" \
     --out "$WORK/reader" --seed 0 --max-wall-s "$pre_wall" --no-progress &
 pids+=($!)
 stage pretrain_reader3x $(( pre_wall + 40 )) "$PY" scripts/pretrain_base_model.py "${PRE3[@]}" \
     --out "$WORK/reader3x" --seed 0 --max-wall-s "$pre_wall" --no-progress &
 pids+=($!)
+fi
 stage rlft 330 "$PY" -m agents.cli train --config configs/bandit_gpu.yaml --out "$WORK/rlft" \
     --progress false "${TRAIN[@]}" &
 rlft_pid=$!
