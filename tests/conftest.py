@@ -7,9 +7,10 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _fresh_accelerate_state():
-    """Each test starts with no accelerate state: on a GPU machine one test's trainer (CUDA, bf16) and
-    the next test's ``Accelerator(cpu=True)`` would otherwise clash in the process-wide singleton."""
+    """Each test starts with no accelerate state: tests that build an ``Accelerator(cpu=True)`` themselves
+    (not through the trainer, which resets it) would otherwise clash on a GPU machine with an earlier
+    test's CUDA / bf16 state in the process-wide singleton."""
     yield
-    from accelerate.state import AcceleratorState
+    from agents.rlft.trainer import forget_single_process_state
 
-    AcceleratorState._reset_state(reset_partial_state=True)
+    forget_single_process_state()

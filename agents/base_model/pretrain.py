@@ -257,8 +257,8 @@ def pretrain(
         loss_sum = 0.0
         # one padded batch per step (GPU: few kernel launches) or one episode at a time (CPU: no
         # padding, gradients accumulate, memory stays small)
-        for group in ([sequences] if config.batch_episodes else [[seq] for seq in sequences]):
-            loss = forward_loss(group, n_targets)
+        for chunk in ([sequences] if config.batch_episodes else [[seq] for seq in sequences]):
+            loss = forward_loss(chunk, n_targets)
             loss.backward()
             loss_sum += float(loss.detach())
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

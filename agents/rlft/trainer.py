@@ -88,7 +88,7 @@ class NonFiniteLossError(RuntimeError):
     """``max_nonfinite_updates`` updates in a row had a non-finite loss or gradient."""
 
 
-def _forget_single_process_state() -> None:
+def forget_single_process_state() -> None:
     """Let a second run in one process choose its own settings.
 
     accelerate keeps one process-wide state and refuses an ``Accelerator`` whose device or precision
@@ -103,7 +103,7 @@ def _forget_single_process_state() -> None:
 
 
 def build_accelerator(config: RLFTConfig, trackers: list[str]) -> Accelerator:
-    _forget_single_process_state()
+    forget_single_process_state()
     precision = config.mixed_precision
     if precision == "auto":
         precision = "bf16" if torch.cuda.is_available() else "no"
