@@ -7,8 +7,12 @@ from pathlib import Path
 import pytest
 
 from agents.rlft.config import RLFTConfig, load_config
+from agents.sft.config import SFTConfig
 
 CONFIGS = sorted((Path(__file__).resolve().parents[3] / "configs").glob("*.yaml"))
+# expert-SFT configs (``textrl sft --config``) carry "sft" in their name; the rest are ``textrl train``'s
+RL_CONFIGS = [p for p in CONFIGS if "sft" not in p.name]
+SFT_CONFIGS = [p for p in CONFIGS if "sft" in p.name]
 
 
 def test_defaults_follow_the_paper():
@@ -18,7 +22,7 @@ def test_defaults_follow_the_paper():
     assert RLFTConfig(env_id="TextTicTacToe-v0").resolved_advantage == "gae"
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", RL_CONFIGS, ids=lambda p: p.name)
 def test_shipped_configs_load_and_validate(path):
     # a misspelt field or a value outside the allowed ones fails here, not minutes into a run
     cfg = load_config(path)
@@ -26,8 +30,17 @@ def test_shipped_configs_load_and_validate(path):
     assert cfg.total_updates >= 1 and cfg.out.startswith("runs/")
 
 
+@pytest.mark.parametrize("path", SFT_CONFIGS, ids=lambda p: p.name)
+def test_shipped_sft_configs_load_and_validate(path):
+    cfg = load_config(path, config_cls=SFTConfig)
+    assert cfg.env_id in ("TextBandit-v0", "TextTicTacToe-v0", "TextContextualBandit-v0")
+    assert cfg.mode in ("behaviour", "thought") and cfg.out.startswith("runs/")
+    assert not set(cfg.data_seeds) & set(cfg.eval_seeds)
+
+
 def test_there_are_shipped_configs():
-    assert {p.name for p in CONFIGS} >= {"bandit_tiny.yaml", "bandit_explore.yaml", "tictactoe_tiny.yaml"}
+    assert {p.name for p in CONFIGS} >= {"bandit_tiny.yaml", "bandit_explore.yaml", "tictactoe_tiny.yaml",
+                                         "smollm2_sft_cpu.yaml"}
 
 
 def test_yaml_and_overrides(tmp_path):
