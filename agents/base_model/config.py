@@ -40,8 +40,12 @@ class BaseModelConfig:
         tokens_per_step: packed tokens per optimizer step (episodes are drawn until their trunks and
             branches reach this many).
         max_decisions: decisions (branches) trained per bandit episode.
-        reading_warmup_steps: the first this-many steps train on the reading warm-up only (short
-            bandit histories, chain-of-thought answers; see :mod:`agents.base_model.episodes`).
+        copy_steps: the first this-many steps train on the copy curriculum only (bare histories
+            where each tried arm has one reward, so a worked mean is a looked-up number; see
+            :func:`agents.base_model.episodes.sample_copy_episode`). 0: no copy phase.
+        reading_warmup_steps: the next this-many steps (the first ones when ``copy_steps`` is 0) train
+            on the reading warm-up only (short bandit histories, chain-of-thought answers; see
+            :mod:`agents.base_model.episodes`).
         lr: peak AdamW learning rate (small models tolerate a high one).
         warmup_steps: linear warm-up steps before the cosine decay.
         min_lr_ratio: the cosine decays to ``lr * min_lr_ratio``.
@@ -71,6 +75,7 @@ class BaseModelConfig:
     steps: int = 450
     tokens_per_step: int = 4096
     max_decisions: int = 16
+    copy_steps: int = 0
     reading_warmup_steps: int = 0
     lr: float = 3e-3
     warmup_steps: int = 30
@@ -101,9 +106,10 @@ class BaseModelConfig:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
             )
-        if isinstance(self.reading_warmup_steps, bool) or not isinstance(self.reading_warmup_steps, int) \
-                or self.reading_warmup_steps < 0:
-            raise ValueError(f"reading_warmup_steps must be an int >= 0, got {self.reading_warmup_steps!r}")
+        for field in ("copy_steps", "reading_warmup_steps"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{field} must be an int >= 0, got {value!r}")
         if not 0.0 <= self.tictactoe_fraction <= 1.0:
             raise ValueError(f"tictactoe_fraction must be in [0, 1], got {self.tictactoe_fraction}")
         if not (self.lr > 0 and 0.0 <= self.min_lr_ratio <= 1.0 and self.warmup_steps >= 0):
@@ -117,6 +123,12 @@ class BaseModelConfig:
             raise ValueError(f"data_workers must be an int >= 0, got {self.data_workers!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be one of ['auto', 'cpu', 'cuda'], got {self.device!r}")
+
+    def phase(self, step: int) -> str:
+        """The data phase of optimizer step ``step`` (0-based): ``"copy"``, ``"warmup"`` or ``"main"``."""
+        if step < self.copy_steps:
+            return "copy"
+        return "warmup" if step < self.copy_steps + self.reading_warmup_steps else "main"
 
     def replace(self, **changes: object) -> BaseModelConfig:
         """A copy with some fields changed (validated again)."""
@@ -150,6 +162,15 @@ BASE_MODEL_SIZES: dict[str, BaseModelConfig] = {
         steps=4500, tokens_per_step=18432, max_decisions=16, reading_warmup_steps=1500, lr=2e-3,
         warmup_steps=100, min_lr_ratio=0.1, checkpoint_every=500, tokenizer_docs=3000,
         tictactoe_fraction=0.25, device="auto", num_threads=2, batch_episodes=True, data_workers=8,
+    ),
+    # The copy curriculum first (issue 12's lever that made the name-to-value lookup appear in a
+    # pilot), then the reading warm-up, then the full mixture; the default's size, so it trains on 2
+    # CPU cores in under an hour and RL-fine-tunes in the demo's budget.
+    "copyreader": BaseModelConfig(
+        name="copyreader", vocab_size=1280, hidden_size=192, num_layers=4, num_heads=6, intermediate_size=512,
+        steps=3000, tokens_per_step=4096, max_decisions=16, copy_steps=1200,
+        reading_warmup_steps=700, lr=3e-3, warmup_steps=50, min_lr_ratio=0.1,
+        checkpoint_every=100, tokenizer_docs=3000, tictactoe_fraction=0.25, num_threads=2,
     ),
     "gpu": BaseModelConfig(
         name="gpu", vocab_size=1280, hidden_size=512, num_layers=8, num_heads=8, intermediate_size=1536,

@@ -85,17 +85,20 @@ def training_sequences(
     tictactoe_fraction: float,
     max_decisions: int = 16,
     warmup: bool = False,
+    copy: bool = False,
 ) -> list[PackedSequence]:
     """The packed episodes of optimizer step ``step``: a pure function of ``(seed, step)``.
 
     Episodes are drawn until their packed tokens (trunk + branches) reach ``token_budget``;
-    ``warmup=True`` draws the reading warm-up's episodes (:func:`~.episodes.sample_episode`).
+    ``warmup=True`` draws the reading warm-up's episodes, ``copy=True`` the copy curriculum's
+    (:func:`~.episodes.sample_episode`).
     """
     rng = np.random.default_rng([seed, step, 1])
     sequences: list[PackedSequence] = []
     tokens = 0
     while tokens < token_budget:
-        seq = encode_episode(tokenizer, sample_episode(rng, tictactoe_fraction, max_decisions, warmup=warmup))
+        seq = encode_episode(tokenizer, sample_episode(rng, tictactoe_fraction, max_decisions,
+                                                        warmup=warmup, copy=copy))
         sequences.append(seq)
         tokens += len(seq)
     return sequences

@@ -39,6 +39,8 @@ COT_SHARE = 0.65  # default-prompt decisions asked with the chain-of-thought ins
 #: histories, where most worked means are a single reward to copy, teach the model to find an arm's
 #: rewards before it has to average 50 of them.
 WARMUP_LAST_STEP = 16
+#: Arms per copy-curriculum episode: 10 (the paper's) mostly, 5 and 20 so that no count is special.
+COPY_ARMS = {10: 0.7, 5: 0.15, 20: 0.15}
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,42 @@ def sample_bandit_episode(
     return Episode(prompts, answers, "bandit")
 
 
+def sample_copy_episode(rng: np.random.Generator, max_decisions: int = 16) -> Episode:
+    """A copy-curriculum episode: bare history lines where every tried arm was pulled once.
+
+    The demonstrator explores ``n ~ U{2..k}`` distinct arms in a random order, one pull each, then
+    exploits the best; the decisions are drawn among the steps after 1 to ``n`` pulls (at most
+    ``max_decisions``, the exploiting one always among them). The prompt is the history lines alone
+    (``Step=0 Action=green Reward=0.3`` ..., no instructions), so that the worked ``Means:`` block of
+    the answer is a lookup: each tried arm's line holds its only reward, to be found by the arm's name
+    and copied. A model trained on the paper's full prompts from the start learns to list the tried
+    arms but writes one value for all of them; on these short documents the name-to-value lookup is
+    learned first (see the issue-12 notes in the README), and the reading warm-up and the full
+    mixture follow. Gaussian rewards (noise low / medium / high), button labels.
+    """
+    k = int(_pick(rng, COPY_ARMS))
+    noise = str(_pick(rng, {"medium": 0.6, "low": 0.2, "high": 0.2}))
+    names = bt.arm_names(k)
+    means = draw_arm_means(rng, k, "gaussian", noise)
+    n = int(rng.integers(2, k + 1))
+    demonstrator = BanditDemonstrator("greedy", min_explore=n, explore_in_order=False)
+    counts, sums = np.zeros(k, dtype=np.int64), np.zeros(k)
+    lines: list[str] = []
+    prompts, answers = [], []
+    # decisions after 1..n pulls (an empty history is no lookup); the exploiting one always
+    steps = set((1 + rng.choice(n - 1, size=min(max_decisions, n) - 1, replace=False)).tolist()) | {n}
+    for t in range(n + 1):
+        arm, kind = demonstrator.act(counts, sums, rng)
+        if t in steps:
+            prompts.append("\n".join(lines))
+            answers.append("\n" + bandit_answer(arm, kind, names, cot=True, counts=counts, sums=sums))
+        reward = pull_arm(rng, float(means[arm]), "gaussian", GAUSSIAN_SIGMA[noise])
+        lines.append(bt.history_line(t, names[arm], reward, "gaussian"))
+        counts[arm] += 1
+        sums[arm] += float(bt.format_reward(reward, "gaussian"))
+    return Episode(prompts, answers, "copy")
+
+
 def sample_tictactoe_episode(rng: np.random.Generator) -> Episode:
     """A TextTicTacToe-v0 game (vs the random opponent) of a weak demonstrator; every decision.
 
@@ -160,12 +198,22 @@ def sample_tictactoe_episode(rng: np.random.Generator) -> Episode:
 
 
 def sample_episode(
-    rng: np.random.Generator, tictactoe_fraction: float, max_decisions: int = 16, *, warmup: bool = False
+    rng: np.random.Generator,
+    tictactoe_fraction: float,
+    max_decisions: int = 16,
+    *,
+    warmup: bool = False,
+    copy: bool = False,
 ) -> Episode:
     """A tic-tac-toe game with probability ``tictactoe_fraction``, else a bandit episode.
 
     ``warmup=True``: a reading warm-up bandit episode (see :func:`sample_bandit_episode`), always.
+    ``copy=True``: a copy-curriculum episode (:func:`sample_copy_episode`), always.
     """
+    if copy and warmup:
+        raise ValueError("an episode is either a copy-curriculum or a warm-up one, not both")
+    if copy:
+        return sample_copy_episode(rng, max_decisions)
     if warmup:
         return sample_bandit_episode(rng, max_decisions, warmup=True)
     if rng.random() < tictactoe_fraction:

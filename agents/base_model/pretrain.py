@@ -236,7 +236,7 @@ def pretrain(
     def step_kwargs(s: int) -> dict[str, Any]:
         return dict(seed=seed, step=s, token_budget=config.tokens_per_step,
                     tictactoe_fraction=config.tictactoe_fraction, max_decisions=config.max_decisions,
-                    warmup=s < config.reading_warmup_steps)
+                    copy=config.phase(s) == "copy", warmup=config.phase(s) == "warmup")
 
     def forward_loss(sequences: list, n_targets: int) -> torch.Tensor:
         batch = collate(sequences, pad_id=tokenizer.pad_token_id, device=device).to(device)

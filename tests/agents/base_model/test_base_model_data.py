@@ -12,6 +12,7 @@ from agents.base_model.demonstrators import bandit_answer
 from agents.base_model.episodes import (
     Episode,
     sample_bandit_episode,
+    sample_copy_episode,
     sample_episode,
     sample_tictactoe_episode,
 )
@@ -125,6 +126,43 @@ def test_worked_means_equal_the_means_of_the_prompts_history() -> None:
             for name, value in written.items():
                 assert abs(float(value) - np.mean(rewards[name])) <= 0.005 + 1e-9, (name, value)
             checked += 1
+
+
+def test_copy_episodes_are_lookups_of_single_rewards() -> None:
+    # parsed independently: every decision's prompt is bare history lines with distinct arms; the
+    # answer's NAME=VALUE lines are exactly those arms' rewards (copied, not averaged); the last
+    # decision exploits the largest, the others explore an arm the prompt has not tried
+    rng = np.random.default_rng(11)
+    for _ in range(80):
+        episode = sample_copy_episode(rng, max_decisions=4)
+        assert episode.task == "copy" and 1 <= len(episode.prompts) <= 4
+        for i, (prompt, answer) in enumerate(zip(episode.prompts, episode.answers, strict=True)):
+            lines = re.findall(r"^Step=(\d+) Action=(\S+) Reward=(\S+)$", prompt, re.M)
+            assert len(lines) == len(prompt.split("\n")) >= 1  # history lines only, no instructions
+            assert [int(t) for t, _, _ in lines] == list(range(len(lines)))
+            rewards = {name: reward for _, name, reward in lines}
+            assert len(rewards) == len(lines)  # each arm pulled at most once
+            written = dict(line.split("=") for line in answer.split("\n")[2:-1])
+            assert written == rewards
+            action = answer.rsplit("ACTION=", 1)[1]
+            if i == len(episode.prompts) - 1:
+                assert "Exploit" in answer and float(rewards[action]) == max(map(float, rewards.values()))
+            else:
+                assert "Explore" in answer and action not in rewards
+    with pytest.raises(ValueError, match="either a copy-curriculum or a warm-up"):
+        sample_episode(rng, 0.0, copy=True, warmup=True)
+
+
+def test_pretraining_phases_follow_the_config() -> None:
+    # copy_steps first, then reading_warmup_steps, then the full mixture
+    from agents.base_model.config import BaseModelConfig
+
+    cfg = BaseModelConfig(steps=7, copy_steps=2, reading_warmup_steps=3)
+    assert [cfg.phase(s) for s in range(7)] == ["copy"] * 2 + ["warmup"] * 3 + ["main"] * 2
+    assert [BaseModelConfig(steps=3, reading_warmup_steps=1).phase(s) for s in range(3)] == [
+        "warmup", "main", "main"]
+    with pytest.raises(ValueError, match="copy_steps must be an int >= 0"):
+        BaseModelConfig(copy_steps=-1)
 
 
 def test_history_action_mask_by_hand(tokenizer) -> None:
