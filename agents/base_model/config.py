@@ -4,15 +4,17 @@
 (the ``default`` model is not among them: it ships with the package, see :mod:`.shipped`, and its
 ``MANIFEST.json`` names the recipe and commit that made it):
 
-=========  ==========================================================  ===================================
-name       model (Llama)                                               budget
-=========  ==========================================================  ===================================
-quick      d=64, 2 layers, vocab 768, ~0.2 M parameters, 120 steps      about a minute on 2 CPU cores
-reader     d=256, 6 layers, vocab ~1k, 5.1 M parameters, 4500 steps     hours on 2 CPU cores (issue 12)
-reader3x   the reader on 3x the tokens per step, batched for a GPU       ~15 min on one H200 (measured 1053
-                                                                       steps in 220 s, GPU shared)
-gpu        d=512, 8 layers, vocab ~1k, ~26 M parameters, 6000 steps     an hour or so on one GPU (bf16)
-=========  ==========================================================  ===================================
+==========  ==========================================================  ===================================
+name        model (Llama)                                               budget
+==========  ==========================================================  ===================================
+quick       d=64, 2 layers, vocab 768, ~0.2 M parameters, 120 steps      about a minute on 2 CPU cores
+reader      d=256, 6 layers, vocab ~1k, 5.1 M parameters, 4500 steps     hours on 2 CPU cores (issue 12)
+reader3x    the reader on 3x the tokens per step, batched for a GPU       ~15 min on one H200 (measured 1053
+                                                                        steps in 220 s, GPU shared)
+copyreader  d=192, 4 layers, vocab ~1k, 2.0 M parameters, 3000 steps:   67 min on 2 CPU cores (measured)
+            copy curriculum 1200, reading warm-up 700, mixture 1100
+gpu         d=512, 8 layers, vocab ~1k, ~26 M parameters, 6000 steps     an hour or so on one GPU (bf16)
+==========  ==========================================================  ===================================
 
 A custom :class:`BaseModelConfig` (e.g. a tiny one in the tests) can be passed wherever a size name
 is accepted.
