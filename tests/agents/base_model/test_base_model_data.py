@@ -238,3 +238,13 @@ def test_mixture_shares() -> None:
     assert all(a.startswith("\nACTION=") for p, a in default if "Think step-by-step" not in p)
     # the knowing-doing probe shows the per-arm summary; half of the UCB prompts do (sd ~4 %)
     assert abs(sum("Summary (all steps so far)" in p for p, _ in ucb) / len(ucb) - 0.5) < 0.15
+
+
+def test_copy_phase_sequences_pack_bare_histories(tokenizer) -> None:
+    # the copy phase's step data: packed copy episodes whose trunk holds no instructions
+    seqs = training_sequences(tokenizer, seed=2, step=0, token_budget=1500, tictactoe_fraction=0.3, copy=True)
+    assert sum(len(s) for s in seqs) >= 1500
+    for seq in seqs:
+        trunk = tokenizer.decode(seq.input_ids[: int((seq.segment == -1).sum())].tolist())
+        assert trunk.startswith("Step=0 Action=") and "buttons" not in trunk
+        assert (seq.target_turn >= 0).any()  # answers are trained
