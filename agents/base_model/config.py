@@ -165,9 +165,10 @@ BASE_MODEL_SIZES: dict[str, BaseModelConfig] = {
         warmup_steps=100, min_lr_ratio=0.1, checkpoint_every=500, tokenizer_docs=3000,
         tictactoe_fraction=0.25, device="auto", num_threads=2, batch_episodes=True, data_workers=8,
     ),
-    # The copy curriculum first (issue 12's lever that made the name-to-value lookup appear in a
-    # pilot), then the reading warm-up, then the full mixture; the default's size, so it trains on 2
-    # CPU cores in under an hour and RL-fine-tunes in the demo's budget.
+    # The copy curriculum first (issue 12: bare histories, where the name-to-value lookup began to
+    # form in a small pilot while full prompts did not), then the reading warm-up, then the full
+    # mixture; the default's size, so it trains on 2 CPU cores in about an hour (67 min measured) and
+    # would RL-fine-tune in the demo's budget.
     "copyreader": BaseModelConfig(
         name="copyreader", vocab_size=1280, hidden_size=192, num_layers=4, num_heads=6, intermediate_size=512,
         steps=3000, tokens_per_step=4096, max_decisions=16, copy_steps=1200,
