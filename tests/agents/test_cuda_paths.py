@@ -79,7 +79,7 @@ def test_rollout_logprobs_equal_the_trainers_in_fp32(which, tiny, tiny_chat):
         assert diff < 1e-4, f"{packing}: max |trainer - rollout| = {diff:.2e}"
 
 
-def test_rl_run_on_the_device_in_mixed_precision_and_resume(tiny, tmp_path):
+def test_rl_run_on_the_device_in_mixed_precision_and_resume(tiny, tmp_path, interrupt):
     """`textrl train` picks the GPU and bf16 by itself; a resumed run restores the optimizer state onto
     the device and finishes; the final model loads on the CPU."""
     from agents.rlft.config import RLFTConfig
@@ -95,15 +95,8 @@ def test_rl_run_on_the_device_in_mixed_precision_and_resume(tiny, tmp_path):
         fields.update(changes)
         return RLFTConfig(**fields)
 
-    class Interrupt(Exception):
-        pass
-
-    def stop_after_two(update, metrics):
-        if update == 2:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        train(config(tmp_path / "run"), on_update=stop_after_two)
+    with pytest.raises(interrupt.Error):
+        train(config(tmp_path / "run"), on_update=interrupt.at(2))
     out = train(config(tmp_path / "run", resume=True))
     lines = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
     assert [m["update"] for m in lines] == [1, 2, 3]

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_env.py"
-
-
-def test_bench_env_main(capsys):
-    spec = importlib.util.spec_from_file_location("bench_env", SCRIPT)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_bench_env_main(capsys, load_script):
+    bench = load_script("bench_env")
     args = bench.parse_args(
         ["--horizons", "5", "60", "--history-window", "4", "--steps", "5", "--repeats", "2"]
     )

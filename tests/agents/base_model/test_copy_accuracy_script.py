@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,15 +10,10 @@ import torch
 from agents.base_model.data import tokenizer_corpus
 from agents.base_model.tokenizer import train_tokenizer
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "copy_accuracy.py"
-
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("copy_accuracy", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(load_script):
+    return load_script("copy_accuracy")
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -179,11 +177,8 @@ def test_bad_arguments(policy):
         LLMAgent(policy, prefix_cache="yes")
 
 
-def test_bench_episode_mode(tiny_llama, tmp_path, capsys):
-    script = Path(__file__).resolve().parents[3] / "scripts" / "bench_generation.py"
-    spec = importlib.util.spec_from_file_location("bench_generation_episode", script)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_bench_episode_mode(tiny_llama, tmp_path, capsys, load_script):
+    bench = load_script("bench_generation")
     argv = ["--episode", "--model", str(tiny_llama), "--num-envs", "2", "--horizon", "3", "--n-arms", "3"]
     results = bench.main([*argv, "--max-new-tokens", "2", "--out", str(tmp_path / "bench.json")])
     assert json.loads((tmp_path / "bench.json").read_text()) == results

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "study_real_model.py"
 
 
-def test_quick_study_runs_every_stage_and_reuses_them(tiny_chat, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("study_real_model", SCRIPT)
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
+def test_quick_study_runs_every_stage_and_reuses_them(tiny_chat, tmp_path, capsys, load_script):
+    study = load_script("study_real_model")
     argv = ["--quick", "--model", str(tiny_chat), "--out", str(tmp_path), "--no-progress"]
     assert study.main(argv) == 0
     stages = ["ucb", "random", "llm-action", "llm-cot", "ttt-llm", "ttt-random", "probes"]

@@ -42,18 +42,6 @@ def snapshot(folder):
     }
 
 
-class Interrupt(Exception):
-    pass
-
-
-def stop_at(n):
-    def on_update(update, metrics):
-        if update == n:
-            raise Interrupt
-
-    return on_update
-
-
 @pytest.fixture(scope="module")
 def finished(tiny_llama, tmp_path_factory):
     """A finished seed-0 run of 3 updates with a checkpoint after each, and its metrics."""
@@ -92,7 +80,9 @@ def test_final_model_has_a_model_card(finished, tiny_llama):
     assert "```yaml\nenv_id: TextBandit-v0\n" in card
 
 
-def test_resume_refuses_another_runs_folder_and_overwrite_starts_afresh(finished, copy_of, tiny_llama):
+def test_resume_refuses_another_runs_folder_and_overwrite_starts_afresh(
+    finished, copy_of, tiny_llama, interrupt
+):
     """Issue 15, item 1: a seed-1 run killed at update 2 in a folder holding a finished seed-0 run, then
     --resume, finished at once and wrote a final_model byte-identical to seed 0's."""
     before = snapshot(copy_of)
@@ -105,8 +95,8 @@ def test_resume_refuses_another_runs_folder_and_overwrite_starts_afresh(finished
         train(tiny_config(tiny_llama, copy_of, seed=1, resume=True))
     assert snapshot(copy_of) == before  # refused before writing anything
 
-    with pytest.raises(Interrupt):
-        train(tiny_config(tiny_llama, copy_of, seed=1, overwrite=True), on_update=stop_at(2))
+    with pytest.raises(interrupt.Error):
+        train(tiny_config(tiny_llama, copy_of, seed=1, overwrite=True), on_update=interrupt.at(2))
     assert latest_checkpoint(copy_of).name == "step_000002"  # seed 0's step_000003 was deleted
     assert not (copy_of / "final_model").exists()
     train(tiny_config(tiny_llama, copy_of, seed=1, resume=True))

@@ -48,20 +48,13 @@ def read_metrics(out):
     return [{k: v for k, v in json.loads(ln).items() if not k.startswith("time/")} for ln in lines]
 
 
-def test_resume_equals_uninterrupted(tiny_llama, tmp_path):
+def test_resume_equals_uninterrupted(tiny_llama, tmp_path, interrupt):
     full = train(tiny_config(tiny_llama, tmp_path / "full"))
     expected = read_metrics(full)
     assert [m["update"] for m in expected] == [1, 2, 3]
 
-    class Interrupt(Exception):
-        pass
-
-    def stop_after_two(update, metrics):
-        if update == 2:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        train(tiny_config(tiny_llama, tmp_path / "cut"), on_update=stop_after_two)
+    with pytest.raises(interrupt.Error):
+        train(tiny_config(tiny_llama, tmp_path / "cut"), on_update=interrupt.at(2))
     assert latest_checkpoint(tmp_path / "cut").name == "step_000002"
     train(tiny_config(tiny_llama, tmp_path / "cut", resume=True))
     assert read_metrics(tmp_path / "cut") == expected

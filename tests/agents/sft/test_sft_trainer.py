@@ -105,19 +105,12 @@ def test_cli_run_outputs_and_rl_fine_tuning_takes_its_model(tiny, tmp_path, caps
     assert (tmp_path / "rl" / "final_model" / "config.json").is_file()
 
 
-def test_resume_equals_uninterrupted(tiny, tmp_path):
+def test_resume_equals_uninterrupted(tiny, tmp_path, interrupt):
     expected = read_metrics(train_sft(tiny_config(tiny, tmp_path / "full", epochs=1)))
     assert [m["update"] for m in expected] == [1, 2]
 
-    class Interrupt(Exception):
-        pass
-
-    def stop(step, metrics):
-        if step == 1:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        train_sft(tiny_config(tiny, tmp_path / "cut", epochs=1), on_step=stop)
+    with pytest.raises(interrupt.Error):
+        train_sft(tiny_config(tiny, tmp_path / "cut", epochs=1), on_step=interrupt.at(1))
     train_sft(tiny_config(tiny, tmp_path / "cut", epochs=1, resume=True))
     assert read_metrics(tmp_path / "cut") == expected
 
