@@ -48,6 +48,10 @@ class BaseModelConfig:
         reading_warmup_steps: the next this-many steps (the first ones when ``copy_steps`` is 0) train
             on the reading warm-up only (short bandit histories, chain-of-thought answers; see
             :mod:`agents.base_model.episodes`).
+        copy_own_schedule: give the copy phase its own warm-up and cosine decay (to
+            ``lr * min_lr_ratio`` at its last step), and the rest of training a fresh cycle; ``False``:
+            one cycle over all ``steps``. A small model learned the copy lookup only once its learning
+            rate had decayed (see the README's copy-curriculum notes).
         lr: peak AdamW learning rate (small models tolerate a high one).
         warmup_steps: linear warm-up steps before the cosine decay.
         min_lr_ratio: the cosine decays to ``lr * min_lr_ratio``.
@@ -79,6 +83,7 @@ class BaseModelConfig:
     max_decisions: int = 16
     copy_steps: int = 0
     reading_warmup_steps: int = 0
+    copy_own_schedule: bool = False
     lr: float = 3e-3
     warmup_steps: int = 30
     min_lr_ratio: float = 0.1
@@ -118,6 +123,8 @@ class BaseModelConfig:
             raise ValueError("lr must be > 0, min_lr_ratio in [0, 1] and warmup_steps >= 0")
         if self.max_wall_s is not None and self.max_wall_s <= 0:
             raise ValueError(f"max_wall_s must be > 0 or None, got {self.max_wall_s}")
+        if not isinstance(self.copy_own_schedule, bool):
+            raise ValueError(f"copy_own_schedule must be True or False, got {self.copy_own_schedule!r}")
         if not isinstance(self.batch_episodes, bool):
             raise ValueError(f"batch_episodes must be True or False, got {self.batch_episodes!r}")
         if isinstance(self.data_workers, bool) or not isinstance(self.data_workers, int) \
@@ -172,6 +179,15 @@ BASE_MODEL_SIZES: dict[str, BaseModelConfig] = {
     "copyreader": BaseModelConfig(
         name="copyreader", vocab_size=1280, hidden_size=192, num_layers=4, num_heads=6, intermediate_size=512,
         steps=3000, tokens_per_step=4096, max_decisions=16, copy_steps=1200,
+        reading_warmup_steps=700, lr=3e-3, warmup_steps=50, min_lr_ratio=0.1,
+        checkpoint_every=100, tokenizer_docs=3000, tictactoe_fraction=0.25, num_threads=2,
+    ),
+    # The copyreader with a copy phase twice as long and on its own learning-rate cycle: in a pilot the
+    # lookup formed abruptly after ~2300 steps, once the rate had decayed; the copyreader's 1200 copy
+    # steps at near-peak rate stopped short of it (issue 12).
+    "longcopy": BaseModelConfig(
+        name="longcopy", vocab_size=1280, hidden_size=192, num_layers=4, num_heads=6, intermediate_size=512,
+        steps=4400, tokens_per_step=4096, max_decisions=16, copy_steps=2600, copy_own_schedule=True,
         reading_warmup_steps=700, lr=3e-3, warmup_steps=50, min_lr_ratio=0.1,
         checkpoint_every=100, tokenizer_docs=3000, tictactoe_fraction=0.25, num_threads=2,
     ),

@@ -63,13 +63,27 @@ def model_config(config: BaseModelConfig, tokenizer: Any) -> LlamaConfig:
     )
 
 
-def learning_rate(config: BaseModelConfig, step: int) -> float:
-    """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``steps``."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+def _warmup_cosine(peak: float, step: int, warmup: int, total: int, min_ratio: float) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to ``peak * min_ratio`` at ``total``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
     cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-    return config.lr * (config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine)
+    return peak * (min_ratio + (1.0 - min_ratio) * cosine)
+
+
+def learning_rate(config: BaseModelConfig, step: int) -> float:
+    """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``steps``.
+
+    With ``config.copy_own_schedule`` the copy phase runs one such cycle over its ``copy_steps``, and
+    the rest of training a second, fresh one (warm-up included) over the remaining steps.
+    """
+    if config.copy_own_schedule and config.copy_steps:
+        if step < config.copy_steps:
+            return _warmup_cosine(config.lr, step, config.warmup_steps, config.copy_steps, config.min_lr_ratio)
+        return _warmup_cosine(config.lr, step - config.copy_steps, config.warmup_steps,
+                              config.steps - config.copy_steps, config.min_lr_ratio)
+    return _warmup_cosine(config.lr, step, config.warmup_steps, config.steps, config.min_lr_ratio)
 
 
 def _atomic_save_file(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
