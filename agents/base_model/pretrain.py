@@ -80,7 +80,8 @@ def learning_rate(config: BaseModelConfig, step: int) -> float:
     """
     if config.copy_own_schedule and config.copy_steps:
         if step < config.copy_steps:
-            return _warmup_cosine(config.lr, step, config.warmup_steps, config.copy_steps, config.min_lr_ratio)
+            return _warmup_cosine(config.lr, step, config.warmup_steps, config.copy_steps,
+                                  config.min_lr_ratio)
         return _warmup_cosine(config.lr, step - config.copy_steps, config.warmup_steps,
                               config.steps - config.copy_steps, config.min_lr_ratio)
     return _warmup_cosine(config.lr, step, config.warmup_steps, config.steps, config.min_lr_ratio)

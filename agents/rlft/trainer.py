@@ -52,7 +52,7 @@ import textrl_envs  # noqa: F401  (registers the environments)
 from agents.evaluation.io import write_run
 from agents.llm.agent import LLMAgent
 from agents.llm.policy import LLMPolicy
-from agents.rlft.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
+from agents.rlft.checkpoint import CheckpointError, load_latest_checkpoint
 from agents.rlft.config import RLFTConfig
 from agents.rlft.final_model import last_record, model_card, save_final_model
 from agents.rlft.optim import make_optimizer, make_scheduler
@@ -62,11 +62,11 @@ from agents.rlft.rollout import collect_rollout, rollout_metrics
 from agents.rlft.run_folder import (
     METRICS_FILE,
     SetupError,
-    append_metrics,
     clear_run_files,
     truncate_metrics,
     write_run_files,
 )
+from agents.rlft.step_end import StepEnd
 from agents.rlft.update import ppo_update
 from agents.rlft.value_head import PolicyWithValue, forward_any
 
@@ -297,6 +297,11 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
     )
     last_eval = 0 if eval_metrics else -1
     record: dict[str, Any] = {}
+    step_end = StepEnd(
+        out, metrics_path, accelerator, bar, unwrapped, optimizer, scheduler,
+        checkpoint_every=config.checkpoint_every, config_hash=config.config_hash(),
+        total=config.total_updates, first_step=start, start_metrics=eval_metrics, callback=on_update,
+    )
     for update in range(start, config.total_updates):
         t0 = time.perf_counter()
         with torch.no_grad(), accelerator.autocast():
@@ -341,14 +346,9 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
             last_eval = done
         if config.eval_at_end and done == config.total_updates and last_eval != done:
             record.update(run_eval(done))
-        if eval_metrics and update == start:
-            record.update({f"{k}_start": v for k, v in eval_metrics.items()})
-        record = {"update": done, **record}
-        if is_main:
-            append_metrics(metrics_path, record)
-        accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=done)
-        bar.update(1)
-        bar.set_postfix({"return": f"{record['env/return']:.2f}", "kl": f"{record['objective/kl']:.3f}"})
+        record = step_end.log(
+            done, record, {"return": f"{record['env/return']:.2f}", "kl": f"{record['objective/kl']:.3f}"}
+        )
         if nonfinite >= config.max_nonfinite_updates:
             bar.close()
             accelerator.end_training()
@@ -356,20 +356,7 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
                 f"stopping: {nonfinite} updates in a row had a non-finite loss or gradient (last at update "
                 f"{done}); lower learning_rate, check rewards, or raise max_nonfinite_updates"
             )
-        if (config.checkpoint_every and done % config.checkpoint_every == 0) or done == config.total_updates:
-            save_checkpoint(
-                out,
-                done,
-                unwrapped,
-                optimizer,
-                scheduler,
-                {"nonfinite_in_a_row": nonfinite, "config_hash": config.config_hash()},
-                rank=rank,
-                is_main=is_main,
-                barrier=accelerator.wait_for_everyone,
-            )
-        if on_update is not None:
-            on_update(done, record)
+        step_end.checkpoint(done, record, nonfinite)
     bar.close()
     if is_main:
         card = model_card(

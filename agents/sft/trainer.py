@@ -42,18 +42,17 @@ from tqdm.auto import tqdm
 import textrl_envs  # noqa: F401  (registers the environments)
 from agents.evaluation.io import write_json, write_run
 from agents.llm.policy import LLMPolicy
-from agents.rlft.checkpoint import save_checkpoint
 from agents.rlft.final_model import save_final_model
 from agents.rlft.optim import lr_factor, make_optimizer
 from agents.rlft.packing import PackedBatch, PackedSequence, collate
 from agents.rlft.prepare import load_policy_model, preflight
 from agents.rlft.run_folder import (
     METRICS_FILE,
-    append_metrics,
     clear_run_files,
     truncate_metrics,
     write_run_files,
 )
+from agents.rlft.step_end import StepEnd
 from agents.rlft.trainer import _restore, build_accelerator, evaluate_policy
 from agents.rlft.update import Prepared, micro_batches, prepare
 from agents.rlft.value_head import PolicyWithValue
@@ -257,6 +256,11 @@ def train_sft(config: SFTConfig, *, on_step: Callable[[int, dict[str, float]], N
 
     start_metrics = run_eval(0) if config.eval_at_start and start == 0 else {}
     bar = tqdm(total=total, initial=start, desc=name, unit="step", disable=not (config.progress and is_main))
+    step_end = StepEnd(
+        out, metrics_path, accelerator, bar, unwrapped, optimizer, scheduler,
+        checkpoint_every=config.checkpoint_every, config_hash=config.config_hash(),
+        total=total, first_step=start, start_metrics=start_metrics, callback=on_step,
+    )
     for step in range(start, total):
         t0 = time.perf_counter()
         epoch, index = divmod(step, per_epoch)
@@ -277,33 +281,13 @@ def train_sft(config: SFTConfig, *, on_step: Callable[[int, dict[str, float]], N
         record.update({"train/epoch": float(epoch), "time/step_s": time.perf_counter() - t0})
         if (config.eval_every and done % config.eval_every == 0) or (config.eval_at_end and done == total):
             record.update(run_eval(done))
-        if start_metrics and step == start:
-            record.update({f"{k}_start": v for k, v in start_metrics.items()})
-        record = {"update": done, **record}
-        if is_main:
-            append_metrics(metrics_path, record)
-        accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=done)
-        bar.update(1)
-        bar.set_postfix({"loss": f"{record['loss/sft']:.3f}"})
+        record = step_end.log(done, record, {"loss": f"{record['loss/sft']:.3f}"})
         if nonfinite >= MAX_NONFINITE_STEPS:
             bar.close()
             raise RuntimeError(
                 f"stopping: {nonfinite} SFT steps in a row had a non-finite loss (last: {done})"
             )
-        if (config.checkpoint_every and done % config.checkpoint_every == 0) or done == total:
-            save_checkpoint(
-                out,
-                done,
-                unwrapped,
-                optimizer,
-                scheduler,
-                {"nonfinite_in_a_row": nonfinite, "config_hash": config.config_hash()},
-                rank=rank,
-                is_main=is_main,
-                barrier=accelerator.wait_for_everyone,
-            )
-        if on_step is not None:
-            on_step(done, record)
+        step_end.checkpoint(done, record, nonfinite)
     bar.close()
     if is_main:
         save_final_model(unwrapped, tokenizer, out / "final_model")

@@ -78,6 +78,22 @@ def test_learning_rate_schedule_by_hand() -> None:
     assert learning_rate(cfg, 12) == pytest.approx(0.1)
 
 
+def test_copy_phase_on_its_own_schedule_by_hand() -> None:
+    # copy steps 0..5 (warm-up 2, cosine over 2..6), then a fresh cycle over steps 6..15 (10 steps)
+    cfg = BaseModelConfig(lr=1.0, warmup_steps=2, steps=16, copy_steps=6, copy_own_schedule=True,
+                          min_lr_ratio=0.1)
+    assert [learning_rate(cfg, s) for s in (0, 1, 2)] == pytest.approx([0.5, 1.0, 1.0])
+    assert learning_rate(cfg, 4) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert learning_rate(cfg, 5) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.75)))
+    assert [learning_rate(cfg, s) for s in (6, 7, 8)] == pytest.approx([0.5, 1.0, 1.0])  # restarts
+    assert learning_rate(cfg, 12) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    # off, or with no copy phase: the one cycle over all steps
+    for flat in (cfg.replace(copy_own_schedule=False), cfg.replace(copy_steps=0)):
+        assert learning_rate(flat, 9) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    with pytest.raises(ValueError, match="copy_own_schedule must be True or False"):
+        BaseModelConfig(copy_own_schedule=1)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return pretrain(TINY, tmp_path_factory.mktemp("tiny") / "model", seed=0, progress=False)
