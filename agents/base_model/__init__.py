@@ -22,7 +22,8 @@ exploits by *name* rather than by reward (it does not read its context). It will
 4500 steps: hours on 2 CPU cores, meant to be trained once and shipped as the default with
 ``scripts/pretrain_base_model.py --size reader --ship``), ``"copyreader"`` (2.0 M parameters,
 3000 steps that begin with the copy curriculum, :func:`.episodes.sample_copy_episode`: 67 min on 2
-CPU cores), ``"quick"`` (about a minute on 2 CPU cores, the format only: tests and ``demo --quick``)
+CPU cores), ``"longcopy"`` (the copyreader with a 2600-step copy phase on its own learning-rate
+cycle: 96 min), ``"quick"`` (about a minute on 2 CPU cores, the format only: tests and ``demo --quick``)
 and ``"gpu"`` (larger, bf16 on CUDA). Built
 sizes are cached in ``$TEXTRL_CACHE`` or ``~/.cache/textrl``, folder ``base-model-<size>-v3``.
 

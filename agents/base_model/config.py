@@ -13,6 +13,8 @@ reader3x    the reader on 3x the tokens per step, batched for a GPU       ~15 mi
                                                                         steps in 220 s, GPU shared)
 copyreader  d=192, 4 layers, vocab ~1k, 2.0 M parameters, 3000 steps:   67 min on 2 CPU cores (measured)
             copy curriculum 1200, reading warm-up 700, mixture 1100
+longcopy    the copyreader's model; 4400 steps: copy curriculum 2600    96 min on 2 CPU cores (measured,
+            on its own learning-rate cycle, warm-up 700, mixture 1100    machine shared with tests)
 gpu         d=512, 8 layers, vocab ~1k, ~26 M parameters, 6000 steps     an hour or so on one GPU (bf16)
 ==========  ==========================================================  ===================================
 
