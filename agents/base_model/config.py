@@ -52,8 +52,8 @@ class BaseModelConfig:
             :mod:`agents.base_model.episodes`).
         copy_own_schedule: give the copy phase its own warm-up and cosine decay (to
             ``lr * min_lr_ratio`` at its last step), and the rest of training a fresh cycle; ``False``:
-            one cycle over all ``steps``. A small model learned the copy lookup only once its learning
-            rate had decayed (see the README's copy-curriculum notes).
+            one cycle over all ``steps``. (A pilot learned the copy lookup once its rate had decayed;
+            on the ``longcopy`` size this did not help: see the README's copy-curriculum notes.)
         lr: peak AdamW learning rate (small models tolerate a high one).
         warmup_steps: linear warm-up steps before the cosine decay.
         min_lr_ratio: the cosine decays to ``lr * min_lr_ratio``.
@@ -186,7 +186,8 @@ BASE_MODEL_SIZES: dict[str, BaseModelConfig] = {
     ),
     # The copyreader with a copy phase twice as long and on its own learning-rate cycle: in a pilot the
     # lookup formed abruptly after ~2300 steps, once the rate had decayed; the copyreader's 1200 copy
-    # steps at near-peak rate stopped short of it (issue 12).
+    # steps at near-peak rate stopped short of it (issue 12). Measured: it copies no better than the
+    # copyreader (README, "A longer copy phase"); kept so that the measurement can be reproduced.
     "longcopy": BaseModelConfig(
         name="longcopy", vocab_size=1280, hidden_size=192, num_layers=4, num_heads=6, intermediate_size=512,
         steps=4400, tokens_per_step=4096, max_decisions=16, copy_steps=2600, copy_own_schedule=True,
