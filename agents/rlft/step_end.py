@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.rlft.checkpoint import save_checkpoint
-from agents.rlft.run_folder import append_metrics
+from agents.rlft.run_folder import METRICS_FILE, append_metrics
 
 
 @dataclass
@@ -29,8 +29,8 @@ class StepEnd:
     """Logging, checkpointing and the callback after each optimizer step of a training run.
 
     Attributes:
-        out: the run folder (checkpoints go to ``out / "checkpoints"``).
-        metrics_path: the run's ``metrics.jsonl``.
+        out: the run folder (metrics go to ``out / "metrics.jsonl"``, checkpoints to
+            ``out / "checkpoints"``).
         accelerator: the run's ``accelerate.Accelerator``.
         bar: the run's tqdm progress bar (one tick per step).
         model: the unwrapped model that is checkpointed.
@@ -45,7 +45,6 @@ class StepEnd:
     """
 
     out: Path
-    metrics_path: Path
     accelerator: Any
     bar: Any
     model: Any
@@ -64,7 +63,7 @@ class StepEnd:
             record.update({f"{k}_start": v for k, v in self.start_metrics.items()})
         record = {"update": done, **record}
         if self.accelerator.is_main_process:
-            append_metrics(self.metrics_path, record)
+            append_metrics(self.out / METRICS_FILE, record)
         self.accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=done)
         self.bar.update(1)
         self.bar.set_postfix(postfix)

@@ -298,7 +298,7 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
     last_eval = 0 if eval_metrics else -1
     record: dict[str, Any] = {}
     step_end = StepEnd(
-        out, metrics_path, accelerator, bar, unwrapped, optimizer, scheduler,
+        out, accelerator, bar, unwrapped, optimizer, scheduler,
         checkpoint_every=config.checkpoint_every, config_hash=config.config_hash(),
         total=config.total_updates, first_step=start, start_metrics=eval_metrics, callback=on_update,
     )

@@ -257,7 +257,7 @@ def train_sft(config: SFTConfig, *, on_step: Callable[[int, dict[str, float]], N
     start_metrics = run_eval(0) if config.eval_at_start and start == 0 else {}
     bar = tqdm(total=total, initial=start, desc=name, unit="step", disable=not (config.progress and is_main))
     step_end = StepEnd(
-        out, metrics_path, accelerator, bar, unwrapped, optimizer, scheduler,
+        out, accelerator, bar, unwrapped, optimizer, scheduler,
         checkpoint_every=config.checkpoint_every, config_hash=config.config_hash(),
         total=total, first_step=start, start_metrics=start_metrics, callback=on_step,
     )
