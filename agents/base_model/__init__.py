@@ -22,9 +22,10 @@ exploits by *name* rather than by reward (it does not read its context). It will
 4500 steps: hours on 2 CPU cores, meant to be trained once and shipped as the default with
 ``scripts/pretrain_base_model.py --size reader --ship``), ``"copyreader"`` (2.0 M parameters,
 3000 steps that begin with the copy curriculum, :func:`.episodes.sample_copy_episode`: 67 min on 2
-CPU cores), ``"longcopy"`` (the copyreader with a 2600-step copy phase on its own learning-rate
-cycle: 96 min), ``"quick"`` (about a minute on 2 CPU cores, the format only: tests and ``demo --quick``)
-and ``"gpu"`` (larger, bf16 on CUDA). Built
+CPU cores), ``"longcopy"`` (the copyreader with a 2600-step copy phase on its own learning-rate cycle:
+96 min), ``"lookupreader"`` (0.9 M parameters; its copy phase is one-decision lookup documents,
+:func:`.episodes.sample_lookup_document`), ``"quick"`` (about a minute on 2 CPU cores, the format only:
+tests and ``demo --quick``) and ``"gpu"`` (larger, bf16 on CUDA). Built
 sizes are cached in ``$TEXTRL_CACHE`` or ``~/.cache/textrl``, folder ``base-model-<size>-v3``.
 
 The recipe imitates demonstrators that *read* their context (they work out each tried arm's mean

@@ -4,19 +4,22 @@
 (the ``default`` model is not among them: it ships with the package, see :mod:`.shipped`, and its
 ``MANIFEST.json`` names the recipe and commit that made it):
 
-==========  ==========================================================  ===================================
-name        model (Llama)                                               budget
-==========  ==========================================================  ===================================
-quick       d=64, 2 layers, vocab 768, ~0.2 M parameters, 120 steps      about a minute on 2 CPU cores
-reader      d=256, 6 layers, vocab ~1k, 5.1 M parameters, 4500 steps     hours on 2 CPU cores (issue 12)
-reader3x    the reader on 3x the tokens per step, batched for a GPU       ~15 min on one H200 (measured 1053
-                                                                        steps in 220 s, GPU shared)
-copyreader  d=192, 4 layers, vocab ~1k, 2.0 M parameters, 3000 steps:   67 min on 2 CPU cores (measured)
-            copy curriculum 1200, reading warm-up 700, mixture 1100
-longcopy    the copyreader's model; 4400 steps: copy curriculum 2600    96 min on 2 CPU cores (measured,
-            on its own learning-rate cycle, warm-up 700, mixture 1100    machine shared with tests)
-gpu         d=512, 8 layers, vocab ~1k, ~26 M parameters, 6000 steps     an hour or so on one GPU (bf16)
-==========  ==========================================================  ===================================
+============  ==========================================================  ===================================
+name          model (Llama)                                               budget
+============  ==========================================================  ===================================
+quick         d=64, 2 layers, vocab 768, ~0.2 M parameters, 120 steps      about a minute on 2 CPU cores
+reader        d=256, 6 layers, vocab ~1k, 5.1 M parameters, 4500 steps     hours on 2 CPU cores (issue 12)
+reader3x      the reader on 3x the tokens per step, batched for a GPU       ~15 min on one H200 (measured 1053
+                                                                          steps in 220 s, GPU shared)
+copyreader    d=192, 4 layers, vocab ~1k, 2.0 M parameters, 3000 steps:   67 min on 2 CPU cores (measured)
+              copy curriculum 1200, reading warm-up 700, mixture 1100
+longcopy      the copyreader's model; 4400 steps: copy curriculum 2600    96 min on 2 CPU cores (measured,
+              on its own learning-rate cycle, warm-up 700, mixture 1100    machine shared with tests)
+lookupreader  d=128, 4 layers, vocab ~1k, 0.9 M parameters, 4300 steps:   46 min on 2 CPU cores (measured)
+              copy phase of 2500 one-decision lookup documents,
+              reading warm-up 700, mixture 1100
+gpu           d=512, 8 layers, vocab ~1k, ~26 M parameters, 6000 steps     an hour or so on one GPU (bf16)
+============  ==========================================================  ===================================
 
 A custom :class:`BaseModelConfig` (e.g. a tiny one in the tests) can be passed wherever a size name
 is accepted.
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+
+from agents.base_model.episodes import COPY_DOCUMENTS
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,10 @@ class BaseModelConfig:
         copy_steps: the first this-many steps train on the copy curriculum only (bare histories
             where each tried arm has one reward, so a worked mean is a looked-up number; see
             :func:`agents.base_model.episodes.sample_copy_episode`). 0: no copy phase.
+        copy_documents: what the copy phase trains on: ``"episodes"`` (multi-decision copy episodes,
+            :func:`~agents.base_model.episodes.sample_copy_episode`) or ``"lookups"`` (one-decision
+            lookup documents, :func:`~agents.base_model.episodes.sample_lookup_document`; their
+            steps always run as one padded batch, whatever ``batch_episodes`` says).
         reading_warmup_steps: the next this-many steps (the first ones when ``copy_steps`` is 0) train
             on the reading warm-up only (short bandit histories, chain-of-thought answers; see
             :mod:`agents.base_model.episodes`).
@@ -86,6 +95,7 @@ class BaseModelConfig:
     copy_steps: int = 0
     reading_warmup_steps: int = 0
     copy_own_schedule: bool = False
+    copy_documents: str = "episodes"
     lr: float = 3e-3
     warmup_steps: int = 30
     min_lr_ratio: float = 0.1
@@ -127,6 +137,8 @@ class BaseModelConfig:
             raise ValueError(f"max_wall_s must be > 0 or None, got {self.max_wall_s}")
         if not isinstance(self.copy_own_schedule, bool):
             raise ValueError(f"copy_own_schedule must be True or False, got {self.copy_own_schedule!r}")
+        if self.copy_documents not in COPY_DOCUMENTS:
+            raise ValueError(f"copy_documents must be one of {COPY_DOCUMENTS}, got {self.copy_documents!r}")
         if not isinstance(self.batch_episodes, bool):
             raise ValueError(f"batch_episodes must be True or False, got {self.batch_episodes!r}")
         if isinstance(self.data_workers, bool) or not isinstance(self.data_workers, int) \
@@ -192,6 +204,17 @@ BASE_MODEL_SIZES: dict[str, BaseModelConfig] = {
         name="longcopy", vocab_size=1280, hidden_size=192, num_layers=4, num_heads=6, intermediate_size=512,
         steps=4400, tokens_per_step=4096, max_decisions=16, copy_steps=2600, copy_own_schedule=True,
         reading_warmup_steps=700, lr=3e-3, warmup_steps=50, min_lr_ratio=0.1,
+        checkpoint_every=100, tokenizer_docs=3000, tictactoe_fraction=0.25, num_threads=2,
+    ),
+    # The copy phase made of one-decision lookup documents (issue 12: the pilot's documents, the one
+    # lever the copyreader and longcopy lacked), on its own cycle; the pilot's width (d = 128), which
+    # also trains and RL-fine-tunes faster. Steps 0-2499 are lookups, then the copyreader's warm-up
+    # and mixture. ``--until-step 2500`` saves the copy phase alone.
+    "lookupreader": BaseModelConfig(
+        name="lookupreader", vocab_size=1280, hidden_size=128, num_layers=4, num_heads=4,
+        intermediate_size=352,
+        steps=4300, tokens_per_step=4096, max_decisions=16, copy_steps=2500, copy_documents="lookups",
+        copy_own_schedule=True, reading_warmup_steps=700, lr=3e-3, warmup_steps=50, min_lr_ratio=0.1,
         checkpoint_every=100, tokenizer_docs=3000, tictactoe_fraction=0.25, num_threads=2,
     ),
     "gpu": BaseModelConfig(

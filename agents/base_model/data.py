@@ -14,7 +14,8 @@ Loss (what the model is trained to predict):
 - every token of every answer, EOS included (the worked means, the decision and the action), and
 - the action names in the trunk's history lines (``Step=3 Action=green ...``): they are the same
   demonstrator's earlier decisions, so the trunk trains up to 49 more (action-only) decisions for
-  free. Instructions and rewards (noise) are context only.
+  free (not for an episode with ``history_loss=False``, whose history actions are random draws).
+  Instructions and rewards (noise) are context only.
 
 The sequences of optimizer step ``s`` are a pure function of ``(seed, s)`` (:func:`training_sequences`),
 so nothing about the data has to be checkpointed to resume exactly.
@@ -69,7 +70,8 @@ def encode_episode(tokenizer: Callable, episode: Episode) -> PackedSequence:
     ids, mask = history_action_mask(tokenizer, episode.prompts[trunk_turn])
     if ids != list(seq.input_ids[:trunk_len].tolist()):
         raise RuntimeError("the trunk's tokens differ from the trunk prompt's: packing is inconsistent")
-    positions = torch.tensor([i for i, m in enumerate(mask) if m and i > 0], dtype=torch.long)
+    positions = torch.tensor([i for i, m in enumerate(mask) if m and i > 0 and episode.history_loss],
+                             dtype=torch.long)
     seq.target_ids = torch.cat([seq.target_ids, seq.input_ids[positions]])
     seq.predictor_index = torch.cat([seq.predictor_index, positions - 1])
     seq.target_turn = torch.cat([seq.target_turn, torch.full_like(positions, -1)])
@@ -86,19 +88,21 @@ def training_sequences(
     max_decisions: int = 16,
     warmup: bool = False,
     copy: bool = False,
+    copy_documents: str = "episodes",
 ) -> list[PackedSequence]:
     """The packed episodes of optimizer step ``step``: a pure function of ``(seed, step)``.
 
     Episodes are drawn until their packed tokens (trunk + branches) reach ``token_budget``;
     ``warmup=True`` draws the reading warm-up's episodes, ``copy=True`` the copy curriculum's
-    (:func:`~.episodes.sample_episode`).
+    (:func:`~.episodes.sample_episode`), made of ``copy_documents``.
     """
     rng = np.random.default_rng([seed, step, 1])
     sequences: list[PackedSequence] = []
     tokens = 0
     while tokens < token_budget:
         seq = encode_episode(tokenizer, sample_episode(rng, tictactoe_fraction, max_decisions,
-                                                        warmup=warmup, copy=copy))
+                                                        warmup=warmup, copy=copy,
+                                                        copy_documents=copy_documents))
         sequences.append(seq)
         tokens += len(seq)
     return sequences

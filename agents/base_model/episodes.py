@@ -23,6 +23,7 @@ import numpy as np
 from agents.base_model.demonstrators import (
     BanditDemonstrator,
     bandit_answer,
+    greedy_arm,
     sample_bandit_demonstrator,
     sample_tictactoe_demonstrator,
     tictactoe_answer,
@@ -41,6 +42,12 @@ COT_SHARE = 0.65  # default-prompt decisions asked with the chain-of-thought ins
 WARMUP_LAST_STEP = 16
 #: Arms per copy-curriculum episode: 10 (the paper's) mostly, 5 and 20 so that no count is special.
 COPY_ARMS = {10: 0.7, 5: 0.15, 20: 0.15}
+#: What the copy curriculum is made of (``BaseModelConfig.copy_documents``): multi-decision copy
+#: episodes (:func:`sample_copy_episode`) or one-decision lookup documents (:func:`sample_lookup_document`).
+COPY_DOCUMENTS = ("episodes", "lookups")
+#: Lookup documents: the paper's 10 labels; the reward noise of one document (sigma) is one of these.
+LOOKUP_ARMS = 10
+LOOKUP_SIGMAS = (0.1, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class Episode:
     prompts: list[str]
     answers: list[str]
     task: str
+    #: Train on the history lines' action names too (the demonstrator's earlier decisions). False
+    #: where those names are random draws, pure noise to predict (lookup documents).
+    history_loss: bool = True
 
     def __post_init__(self) -> None:
         if not self.prompts or len(self.prompts) != len(self.answers):
@@ -168,6 +178,38 @@ def sample_copy_episode(rng: np.random.Generator, max_decisions: int = 16) -> Ep
     return Episode(prompts, answers, "copy")
 
 
+def sample_lookup_document(rng: np.random.Generator) -> Episode:
+    """A one-decision lookup document: ``k ~ U{1..10}`` distinct arms pulled once each, then the answer.
+
+    The prompt is bare history lines (``Step=0 Action=orange Reward=0.77`` ...) over the paper's 10
+    labels, the arms tried in a random order; the answer is the worked ``Means:`` block (each tried
+    arm's single reward, found by its name and copied, in label order) and the exploit of the best.
+    Arm means ~ N(0, 1), reward noise sigma drawn from :data:`LOOKUP_SIGMAS` per document.
+
+    How it differs from :func:`sample_copy_episode`, each difference taken from a pilot in which a
+    small model learned the name-to-value lookup abruptly (issue 12, README "Lookup documents"): one
+    decision per document, so a step holds many independent histories instead of a few long ones;
+    every history length from 1 to 10; no loss on the history's action names (``history_loss=False``:
+    the order of exploration is random, nothing to learn); means spread wider than U(0, 1), so the
+    best arm is rarely a near-tie.
+    """
+    k = int(rng.integers(1, LOOKUP_ARMS + 1))
+    means = rng.normal(0.0, 1.0, LOOKUP_ARMS)
+    sigma = float(rng.choice(LOOKUP_SIGMAS))
+    tried = [int(a) for a in rng.permutation(LOOKUP_ARMS)[:k]]
+    names = bt.arm_names(LOOKUP_ARMS)
+    counts, sums = np.zeros(LOOKUP_ARMS, dtype=np.int64), np.zeros(LOOKUP_ARMS)
+    lines = []
+    for t, arm in enumerate(tried):
+        reward = float(np.round(rng.normal(means[arm], sigma), 2))
+        lines.append(bt.history_line(t, names[arm], reward, "gaussian"))
+        counts[arm] += 1
+        sums[arm] += float(bt.format_reward(reward, "gaussian"))
+    answer = "\n" + bandit_answer(greedy_arm(counts, sums), "greedy", names, cot=True,
+                                  counts=counts, sums=sums)
+    return Episode(["\n".join(lines)], [answer], "copy", history_loss=False)
+
+
 def sample_tictactoe_episode(rng: np.random.Generator) -> Episode:
     """A TextTicTacToe-v0 game (vs the random opponent) of a weak demonstrator; every decision.
 
@@ -204,15 +246,22 @@ def sample_episode(
     *,
     warmup: bool = False,
     copy: bool = False,
+    copy_documents: str = "episodes",
 ) -> Episode:
     """A tic-tac-toe game with probability ``tictactoe_fraction``, else a bandit episode.
 
     ``warmup=True``: a reading warm-up bandit episode (see :func:`sample_bandit_episode`), always.
-    ``copy=True``: a copy-curriculum episode (:func:`sample_copy_episode`), always.
+    ``copy=True``: a copy-curriculum document, always: a copy episode (:func:`sample_copy_episode`)
+    when ``copy_documents`` is ``"episodes"``, a lookup document (:func:`sample_lookup_document`) when
+    it is ``"lookups"``.
     """
     if copy and warmup:
         raise ValueError("an episode is either a copy-curriculum or a warm-up one, not both")
+    if copy_documents not in COPY_DOCUMENTS:
+        raise ValueError(f"copy_documents must be one of {COPY_DOCUMENTS}, got {copy_documents!r}")
     if copy:
+        if copy_documents == "lookups":
+            return sample_lookup_document(rng)
         return sample_copy_episode(rng, max_decisions)
     if warmup:
         return sample_bandit_episode(rng, max_decisions, warmup=True)

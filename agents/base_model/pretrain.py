@@ -251,7 +251,8 @@ def pretrain(
     def step_kwargs(s: int) -> dict[str, Any]:
         return dict(seed=seed, step=s, token_budget=config.tokens_per_step,
                     tictactoe_fraction=config.tictactoe_fraction, max_decisions=config.max_decisions,
-                    copy=config.phase(s) == "copy", warmup=config.phase(s) == "warmup")
+                    copy=config.phase(s) == "copy", warmup=config.phase(s) == "warmup",
+                    copy_documents=config.copy_documents)
 
     def forward_loss(sequences: list, n_targets: int) -> torch.Tensor:
         batch = collate(sequences, pad_id=tokenizer.pad_token_id, device=device).to(device)
@@ -271,8 +272,11 @@ def pretrain(
         optimizer.zero_grad(set_to_none=True)
         loss_sum = 0.0
         # one padded batch per step (GPU: few kernel launches) or one episode at a time (CPU: no
-        # padding, gradients accumulate, memory stays small)
-        for chunk in ([sequences] if config.batch_episodes else [[seq] for seq in sequences]):
+        # padding, gradients accumulate, memory stays small). Lookup documents are always batched:
+        # ~50 short one-branch documents a step pad little, and one forward beats fifty
+        lookups = config.phase(step) == "copy" and config.copy_documents == "lookups"
+        batched = config.batch_episodes or lookups
+        for chunk in ([sequences] if batched else [[seq] for seq in sequences]):
             loss = forward_loss(chunk, n_targets)
             loss.backward()
             loss_sum += float(loss.detach())

@@ -14,12 +14,13 @@ from agents.base_model.episodes import (
     sample_bandit_episode,
     sample_copy_episode,
     sample_episode,
+    sample_lookup_document,
     sample_tictactoe_episode,
 )
 from agents.base_model.tokenizer import number_sheet, train_tokenizer
 from agents.rlft.packing import collate
 from agents.rlft.value_head import packed_forward
-from textrl_envs.bandit_text import render_bandit_prompt
+from textrl_envs.bandit_text import arm_names, render_bandit_prompt
 from textrl_envs.extraction import extract_action
 from textrl_envs.tictactoe_text import render_tictactoe_prompt
 
@@ -151,6 +152,51 @@ def test_copy_episodes_are_lookups_of_single_rewards() -> None:
                 assert "Explore" in answer and action not in rewards
     with pytest.raises(ValueError, match="either a copy-curriculum or a warm-up"):
         sample_episode(rng, 0.0, copy=True, warmup=True)
+
+
+def test_lookup_documents_copy_single_rewards_and_exploit_the_best() -> None:
+    # parsed independently: one decision; bare history lines over the 10 labels, every arm at most
+    # once; the Means lines are exactly the tried arms' rewards, in label order; the action is the arm
+    # with the largest reward (ties: the first label); every history length 1..10 occurs
+    rng = np.random.default_rng(5)
+    labels = arm_names(10)  # the environment's label order
+    lengths = set()
+    for _ in range(300):
+        doc = sample_lookup_document(rng)
+        assert doc.task == "copy" and not doc.history_loss and len(doc.prompts) == 1
+        lines = re.findall(r"^Step=(\d+) Action=(\S+) Reward=(\S+)$", doc.prompts[0], re.M)
+        assert len(lines) == len(doc.prompts[0].split("\n"))
+        assert [int(t) for t, _, _ in lines] == list(range(len(lines)))
+        rewards = {name: reward for _, name, reward in lines}
+        assert len(rewards) == len(lines) and set(rewards) <= set(labels)
+        lengths.add(len(lines))
+        body, decision = doc.answers[0].split("\nExploit ")
+        assert body.split("\n")[:2] == ["", "Means:"]
+        written = [tuple(line.split("=")) for line in body.split("\n")[2:]]
+        assert written == [(name, rewards[name]) for name in labels if name in rewards]
+        best = max(rewards.values(), key=float)
+        first_best = next(name for name in labels if name in rewards and float(rewards[name]) == float(best))
+        assert decision.endswith(f"ACTION={first_best}")
+    assert lengths == set(range(1, 11))
+    with pytest.raises(ValueError, match="copy_documents must be one of"):
+        sample_episode(rng, 0.0, copy=True, copy_documents="pages")
+
+
+def test_lookup_documents_train_no_history_actions(tokenizer) -> None:
+    # the copy phase made of lookups: one branch per document, only answer tokens are targets
+    seqs = training_sequences(tokenizer, seed=3, step=0, token_budget=1500, tictactoe_fraction=0.3,
+                              copy=True, copy_documents="lookups")
+    assert sum(len(s) for s in seqs) >= 1500
+    for seq in seqs:
+        assert seq.turns == [0] and (seq.target_turn == 0).all()
+        trunk = tokenizer.decode(seq.input_ids[: int((seq.segment == -1).sum())].tolist())
+        assert trunk.startswith("Step=0 Action=")
+    # the same document with history_loss=True would also train the later history lines' action names
+    rng = np.random.default_rng(0)
+    doc = next(d for d in iter(lambda: sample_lookup_document(rng), None) if d.prompts[0].count("\n") >= 2)
+    with_history = Episode(doc.prompts, doc.answers, "copy", history_loss=True)
+    assert (encode_episode(tokenizer, with_history).target_turn == -1).sum() > 0
+    assert (encode_episode(tokenizer, doc).target_turn == -1).sum() == 0
 
 
 def test_pretraining_phases_follow_the_config() -> None:

@@ -200,3 +200,19 @@ def test_batched_steps_and_data_workers_train_the_same_model(tiny_model: Path, t
     info_b = json.loads((other / "pretrain_info.json").read_text())
     assert info_b["final_loss"] == pytest.approx(info_a["final_loss"], rel=1e-4)
     assert info_b["first_loss"] == pytest.approx(info_a["first_loss"], rel=1e-5)
+
+
+def test_lookup_copy_phase_is_always_one_batch(tmp_path: Path) -> None:
+    """Lookup documents run as one padded batch per step whatever ``batch_episodes`` says: a copy-only
+    run gives the same bytes with the switch on or off (per-episode steps would differ in float
+    summation order), and the phase trains on lookups, not on copy episodes."""
+    cfg = TINY.replace(steps=3, copy_steps=3, copy_documents="lookups")
+    runs = [pretrain(cfg.replace(batch_episodes=flag), tmp_path / str(flag), seed=0, progress=False)
+            for flag in (False, True)]
+    a, b = (load_file(str(run / "model.safetensors")) for run in runs)
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    episodes = pretrain(cfg.replace(copy_documents="episodes"), tmp_path / "episodes", seed=0, progress=False)
+    c = load_file(str(episodes / "model.safetensors"))
+    assert not all(torch.allclose(a[key], c[key], atol=1e-4) for key in a)  # other data, other weights
+    with pytest.raises(ValueError, match="copy_documents must be one of"):
+        TINY.replace(copy_documents="documents")
