@@ -65,13 +65,14 @@ def encode_episode(tokenizer: Callable, episode: Episode) -> PackedSequence:
     completions = [tokenizer(a, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
                    for a in episode.answers]
     (seq,) = pack_turns(prompts, completions)
+    if not episode.history_loss:  # answers only: no history targets to find, so no second tokenisation
+        return seq
     trunk_len = int((seq.segment == -1).sum())
     trunk_turn = max(range(len(prompts)), key=lambda t: (len(prompts[t]), t))  # pack_turns' choice
     ids, mask = history_action_mask(tokenizer, episode.prompts[trunk_turn])
     if ids != list(seq.input_ids[:trunk_len].tolist()):
         raise RuntimeError("the trunk's tokens differ from the trunk prompt's: packing is inconsistent")
-    positions = torch.tensor([i for i, m in enumerate(mask) if m and i > 0 and episode.history_loss],
-                             dtype=torch.long)
+    positions = torch.tensor([i for i, m in enumerate(mask) if m and i > 0], dtype=torch.long)
     seq.target_ids = torch.cat([seq.target_ids, seq.input_ids[positions]])
     seq.predictor_index = torch.cat([seq.predictor_index, positions - 1])
     seq.target_turn = torch.cat([seq.target_turn, torch.full_like(positions, -1)])
