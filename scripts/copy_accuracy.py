@@ -15,6 +15,13 @@ with the truth:
   ``-1.24``). Few whole parts are common here (0, -0, 1, -1), so a model that ignores the history
   still scores 35-45% by always writing the likeliest: compare with ``always-the-commonest``.
 - ``later tokens``: the rest (``.24``): about 100 equally likely values, chance ~1%.
+- ``choice``: after the true means, the decision line ``Exploit "`` is fed too, and the model's next
+  token must be the best-mean arm's name: the comparison step. Chance is 1 / k.
+
+``--rules`` asks which rule that choice follows, on histories where 4 arms were pulled 1-3 times
+each and the rules name four different arms: the best mean, the largest single reward, the most
+pulled arm, the last pulled arm (chance: a quarter each). A model with the frequency bias names the
+most pulled.
 
 ``bare`` prompts are the history lines alone (the copy curriculum's documents); ``full`` prompts are
 the environment's (the paper's instructions, chain-of-thought). A model that reads scores near 100%
@@ -38,18 +45,19 @@ VALUE = re.compile(r"^[A-Za-z0-9_]+=(\S+)$", re.MULTILINE)
 def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(3, 4, 5)) -> dict:
     """Per-k teacher-forced accuracies on ``n`` prompts: ``value`` (every token of the value right),
     ``first`` (its first token), ``first_majority`` (always predicting the commonest first token),
-    ``rest`` (its later tokens), and the number of ``values``."""
+    ``rest`` (its later tokens), ``choice`` (the best-mean arm's name after ``Exploit "``), and the
+    number of ``values``."""
     import numpy as np
     import torch
 
-    from agents.base_model.demonstrators import means_block
+    from agents.base_model.demonstrators import greedy_arm, means_block
     from textrl_envs.bandit_text import arm_names, format_reward, history_line, render_bandit_prompt
 
     names = arm_names(10)
     rng = np.random.default_rng([seed, 12])
     scores = {}
     for k in ks:
-        firsts, rests, values, truth_firsts = [], [], [], []
+        firsts, rests, values, truth_firsts, choices = [], [], [], [], []
         for _ in range(n):
             means = rng.uniform(0.0, 1.0, 10)
             tried = [int(a) for a in rng.permutation(10)[:k]]
@@ -63,7 +71,9 @@ def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(
             for a, r in history:
                 counts[a] += 1
                 sums[a] += float(format_reward(r))
-            answer = "\n" + means_block(names, counts, sums)
+            best = names[greedy_arm(counts, sums)]
+            answer = "\n" + means_block(names, counts, sums) + f'\nExploit "{best}": highest mean.'
+            name_start = answer.rindex(f'"{best}"') + 1
             prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
             enc = tokenizer(answer, add_special_tokens=False, return_offsets_mapping=True)
             with torch.no_grad():
@@ -78,6 +88,10 @@ def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(
                     # a token that starts before the value (a merged "=0") counts with it
                     if start < hi and end > lo:
                         per_value[v].append((predicted[j] == token, token))
+            name_tokens = [predicted[j] == token for j, (token, (start, end)) in
+                           enumerate(zip(enc["input_ids"], enc["offset_mapping"], strict=True))
+                           if start < name_start + len(best) and end > name_start]
+            choices.append(all(name_tokens))
             for tokens in per_value:
                 firsts.append(tokens[0][0])
                 truth_firsts.append(tokens[0][1])
@@ -86,8 +100,64 @@ def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(
         majority = Counter(truth_firsts).most_common(1)[0][1] / len(truth_firsts)
         scores[k] = {"first": float(np.mean(firsts)), "first_majority": majority,
                      "rest": float(np.mean(rests)) if rests else float("nan"),
-                     "value": float(np.mean(values)), "values": len(values)}
+                     "value": float(np.mean(values)), "choice": float(np.mean(choices)),
+                     "values": len(values)}
     return scores
+
+
+RULES = ("best_mean", "max_single", "most_pulled", "last")
+
+
+def choice_rules(model, tokenizer, *, prompts: str, n: int, seed: int = 0, k: int = 4) -> dict[str, int]:
+    """How often the teacher-forced ``Exploit "`` choice names the arm of each rule of :data:`RULES`.
+
+    ``n`` histories of ``k`` random arms of 10, each pulled 1-3 times in a shuffled order (rewards
+    N(0, 1), 2 decimals), kept only when the four rules name four different arms; the prompt is the
+    history lines (``bare``) or the environment's chain-of-thought prompt (``full``); the answer fed is
+    the true ``Means:`` block then ``Exploit "``. Returns ``{rule: hits}`` (and ``"prompts": n``); a
+    hit is the model's next token being the first token of the rule's arm name there.
+    """
+    import numpy as np
+    import torch
+
+    from agents.base_model.demonstrators import greedy_arm, means_block
+    from textrl_envs.bandit_text import arm_names, format_reward, history_line, render_bandit_prompt
+
+    names = arm_names(10)
+    rng = np.random.default_rng([seed, 13])
+    hits = dict.fromkeys(RULES, 0)
+    done = 0
+    while done < n:
+        tried = [int(a) for a in rng.permutation(10)[:k]]
+        pulls = [a for a in tried for _ in range(int(rng.integers(1, 4)))]
+        pulls = [pulls[i] for i in rng.permutation(len(pulls))]
+        history = [(a, float(np.round(rng.normal(0.0, 1.0), 2))) for a in pulls]
+        counts, sums = np.zeros(10), np.zeros(10)
+        for a, r in history:
+            counts[a] += 1
+            sums[a] += float(format_reward(r))
+        most = np.flatnonzero(counts == counts.max())
+        arms = {"best_mean": greedy_arm(counts, sums), "max_single": max(history, key=lambda h: h[1])[0],
+                "most_pulled": int(most[0]), "last": history[-1][0]}
+        if len(most) > 1 or len(set(arms.values())) < len(RULES):
+            continue  # only histories where every rule names its own arm
+        done += 1
+        if prompts == "bare":
+            prompt = "\n".join(history_line(t, names[a], r, "gaussian") for t, (a, r) in enumerate(history))
+        else:
+            prompt = render_bandit_prompt(names, history, cot=True)
+        prefix = "\n" + means_block(names, counts, sums) + '\nExploit "'
+        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        prefix_ids = tokenizer(prefix, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            predicted = int(model(torch.tensor([prompt_ids + prefix_ids])).logits[0, -1].argmax())
+        for rule, arm in arms.items():
+            ids = tokenizer(prefix + names[arm], add_special_tokens=False)["input_ids"]
+            first = ids[len(prefix_ids) - 1:]
+            # the name's first token; where BPE merged the quote into it, the merged token
+            target = first[1] if first[0] == prefix_ids[-1] else first[0]
+            hits[rule] += predicted == target
+    return {**hits, "prompts": n}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=60, help="prompts per k (default 60)")
     parser.add_argument("--prompts", choices=["bare", "full", "both"], default="both")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rules", action="store_true",
+                        help="also: which rule the choice follows on multi-pull histories (60 prompts)")
     parser.add_argument("--out", default=None, help="write the scores here as JSON")
     args = parser.parse_args(argv)
     if args.n < 1:
@@ -115,10 +187,16 @@ def main(argv: list[str] | None = None) -> int:
         for k, s in result[kind].items():
             print(f"{kind:4s} k={k}: whole value {s['value']:.1%}  first token {s['first']:.1%} "
                   f"(always-the-commonest {s['first_majority']:.1%})  later tokens {s['rest']:.1%}  "
-                  f"({s['values']} values)")
+                  f"({s['values']} values)  choice {s['choice']:.1%} (chance {1 / k:.1%})")
+    rules = {}
+    rule_kinds = ["bare", "full"] if args.prompts == "both" else [args.prompts]
+    for kind in rule_kinds if args.rules else []:
+        rules[kind] = choice_rules(policy.model, policy.tokenizer, prompts=kind, n=60, seed=args.seed)
+        print(f"{kind:4s} rules (k=4, multi-pull, of 60; chance 15 each): " + "  ".join(
+            f"{rule} {rules[kind][rule]}" for rule in RULES))
     if args.out:
         Path(args.out).write_text(json.dumps({"model": args.model, "n": args.n, "seed": args.seed,
-                                              "scores": result}, indent=2))
+                                              "scores": result, "rules": rules}, indent=2))
     return 0
 
 

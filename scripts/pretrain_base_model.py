@@ -4,6 +4,8 @@
     python scripts/pretrain_base_model.py --size reader --out runs/reader --until-step 600   # a snapshot
     python scripts/pretrain_base_model.py --size reader --out runs/reader --seed 0 --threads 2 --ship
     python scripts/pretrain_base_model.py --verify runs/base-model      # same bytes as the shipped model?
+    python scripts/pretrain_base_model.py --size lookupreader --set lookup_share=0.5 --set later_lr=1e-3 \
+        --out runs/lever                                                # a size with some fields changed
 
 Re-running with the same ``--out`` resumes from the checkpoint there (``--no-resume`` starts over).
 ``--ship`` copies the finished folder to ``agents/base_model/weights/default/`` (``--ship-as``) with
@@ -27,6 +29,7 @@ import sys
 from pathlib import Path
 
 from agents.base_model import BASE_MODEL_SIZES, pretrain, resolve_config
+from agents.base_model.config import BaseModelConfig
 from agents.base_model.data import DATA_VERSION
 from agents.base_model.shipped import (
     REPRODUCIBLE_FILES,
@@ -55,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-workers", type=int, default=None,
                         help="processes that make the data ahead (the weights do not depend on it); "
                              "default: the size's")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="change one BaseModelConfig field of the size (repeatable; VALUE is JSON, "
+                             "e.g. --set lookup_share=0.5 --set later_lr=1e-3)")
     parser.add_argument("--no-resume", action="store_true", help="ignore a checkpoint in --out")
     parser.add_argument("--until-step", type=int, default=None,
                         help="save the run's model after this many steps of its schedule (an exact snapshot "
@@ -79,8 +85,36 @@ def _git_commit() -> str | None:
         return None
 
 
+def parse_sets(items: list[str]) -> dict[str, object]:
+    """``["lookup_share=0.5", ...]`` -> ``{"lookup_share": 0.5}``: JSON values, fields checked by name.
+
+    Raises:
+        ValueError: an item without ``=``, a field ``BaseModelConfig`` lacks, or a field given twice.
+    """
+    fields = set(BaseModelConfig.__dataclass_fields__)
+    changes: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set takes FIELD=VALUE, got {item!r}")
+        if key not in fields:
+            raise ValueError(f"--set {key}: BaseModelConfig has no such field; allowed: {sorted(fields)}")
+        if key in changes:
+            raise ValueError(f"--set {key} is given twice")
+        try:
+            changes[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            changes[key] = raw  # a plain string, e.g. --set copy_documents=lookups
+    return changes
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        changes = parse_sets(args.set)
+    except ValueError as error:
+        parser.error(str(error))
     if args.verify:
         manifest = read_manifest(WEIGHTS_ROOT / args.ship_as)
         verify_folder(args.verify, manifest, REPRODUCIBLE_FILES)
@@ -89,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.out:
         print("error: --out is required (or --verify FOLDER)", file=sys.stderr)
         return 2
-    config = resolve_config(args.size)
+    try:
+        config = resolve_config(args.size).replace(**changes)
+    except (TypeError, ValueError) as error:
+        parser.error(f"--set: {error}")
     overrides = {"num_threads": args.threads, "device": args.device, "batch_episodes": args.batch_episodes,
                  "data_workers": args.data_workers}
     config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
@@ -107,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         command = ["python", "scripts/pretrain_base_model.py", "--size", args.size, "--out", "DIR",
                    "--seed", str(args.seed), "--threads", str(config.num_threads), "--device", config.device,
                    "--batch-episodes" if config.batch_episodes else "--no-batch-episodes"]
+        for item in args.set:
+            command += ["--set", item]
         if args.until_step is not None:
             command += ["--until-step", str(args.until_step)]
         record = {

@@ -56,6 +56,13 @@ class BaseModelConfig:
             :func:`~agents.base_model.episodes.sample_copy_episode`) or ``"lookups"`` (one-decision
             lookup documents, :func:`~agents.base_model.episodes.sample_lookup_document`; their
             steps always run as one padded batch, whatever ``batch_episodes`` says).
+        lookup_share: after the copy phase (reading warm-up and main mixture), the share of documents
+            that are lookup documents (:func:`~agents.base_model.episodes.sample_lookup_document`), so
+            that the lookup and the comparison learned in the copy phase are kept. 0: none.
+        lookup_full_prompt_share: the share of those later lookup documents shown in the paper's full
+            prompt instead of as bare history lines (the copy phase's are always bare). 0: all bare.
+        lookup_max_pulls: each tried arm of those later lookup documents is pulled ``U{1..this}``
+            times, independently of its mean, so that pull counts do not tell the best arm (1: once).
         reading_warmup_steps: the next this-many steps (the first ones when ``copy_steps`` is 0) train
             on the reading warm-up only (short bandit histories, chain-of-thought answers; see
             :mod:`agents.base_model.episodes`).
@@ -64,6 +71,9 @@ class BaseModelConfig:
             one cycle over all ``steps``. (A pilot learned the copy lookup once its rate had decayed;
             on the ``longcopy`` size this did not help: see the README's copy-curriculum notes.)
         lr: peak AdamW learning rate (small models tolerate a high one).
+        later_lr: with ``copy_own_schedule``, the peak rate of the second cycle (after the copy
+            phase), so that what the copy phase learned is not shaken loose by a fresh high rate.
+            ``None``: ``lr``.
         warmup_steps: linear warm-up steps before the cosine decay.
         min_lr_ratio: the cosine decays to ``lr * min_lr_ratio``.
         weight_decay: AdamW weight decay on matrices (not on norms).
@@ -96,7 +106,11 @@ class BaseModelConfig:
     reading_warmup_steps: int = 0
     copy_own_schedule: bool = False
     copy_documents: str = "episodes"
+    lookup_share: float = 0.0
+    lookup_full_prompt_share: float = 0.0
+    lookup_max_pulls: int = 1
     lr: float = 3e-3
+    later_lr: float | None = None
     warmup_steps: int = 30
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.01
@@ -113,7 +127,7 @@ class BaseModelConfig:
     def __post_init__(self) -> None:
         for field in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
                       "max_position_embeddings", "steps", "tokens_per_step", "max_decisions",
-                      "checkpoint_every",
+                      "checkpoint_every", "lookup_max_pulls",
                       "tokenizer_docs", "num_threads"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -129,12 +143,18 @@ class BaseModelConfig:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{field} must be an int >= 0, got {value!r}")
+        for field in ("lookup_share", "lookup_full_prompt_share"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{field} must be a number in [0, 1], got {value!r}")
         if not 0.0 <= self.tictactoe_fraction <= 1.0:
             raise ValueError(f"tictactoe_fraction must be in [0, 1], got {self.tictactoe_fraction}")
         if not (self.lr > 0 and 0.0 <= self.min_lr_ratio <= 1.0 and self.warmup_steps >= 0):
             raise ValueError("lr must be > 0, min_lr_ratio in [0, 1] and warmup_steps >= 0")
         if self.max_wall_s is not None and self.max_wall_s <= 0:
             raise ValueError(f"max_wall_s must be > 0 or None, got {self.max_wall_s}")
+        if self.later_lr is not None and not (isinstance(self.later_lr, (int, float)) and self.later_lr > 0):
+            raise ValueError(f"later_lr must be > 0 or None, got {self.later_lr!r}")
         if not isinstance(self.copy_own_schedule, bool):
             raise ValueError(f"copy_own_schedule must be True or False, got {self.copy_own_schedule!r}")
         if self.copy_documents not in COPY_DOCUMENTS:

@@ -90,12 +90,17 @@ def training_sequences(
     warmup: bool = False,
     copy: bool = False,
     copy_documents: str = "episodes",
+    lookup_share: float = 0.0,
+    lookup_full_prompt_share: float = 0.0,
+    lookup_max_pulls: int = 1,
 ) -> list[PackedSequence]:
     """The packed episodes of optimizer step ``step``: a pure function of ``(seed, step)``.
 
     Episodes are drawn until their packed tokens (trunk + branches) reach ``token_budget``;
     ``warmup=True`` draws the reading warm-up's episodes, ``copy=True`` the copy curriculum's
-    (:func:`~.episodes.sample_episode`), made of ``copy_documents``.
+    (:func:`~.episodes.sample_episode`), made of ``copy_documents``; ``lookup_share``,
+    ``lookup_full_prompt_share`` and ``lookup_max_pulls`` mix lookup documents into the later phases
+    (see :func:`~.episodes.sample_episode`).
     """
     rng = np.random.default_rng([seed, step, 1])
     sequences: list[PackedSequence] = []
@@ -103,7 +108,10 @@ def training_sequences(
     while tokens < token_budget:
         seq = encode_episode(tokenizer, sample_episode(rng, tictactoe_fraction, max_decisions,
                                                         warmup=warmup, copy=copy,
-                                                        copy_documents=copy_documents))
+                                                        copy_documents=copy_documents,
+                                                        lookup_share=lookup_share,
+                                                        lookup_full_prompt_share=lookup_full_prompt_share,
+                                                        lookup_max_pulls=lookup_max_pulls))
         sequences.append(seq)
         tokens += len(seq)
     return sequences

@@ -178,13 +178,22 @@ def sample_copy_episode(rng: np.random.Generator, max_decisions: int = 16) -> Ep
     return Episode(prompts, answers, "copy")
 
 
-def sample_lookup_document(rng: np.random.Generator) -> Episode:
+def sample_lookup_document(
+    rng: np.random.Generator, *, full_prompt_share: float = 0.0, max_pulls: int = 1
+) -> Episode:
     """A one-decision lookup document: ``k ~ U{1..10}`` distinct arms pulled once each, then the answer.
 
     The prompt is bare history lines (``Step=0 Action=orange Reward=0.77`` ...) over the paper's 10
     labels, the arms tried in a random order; the answer is the worked ``Means:`` block (each tried
     arm's single reward, found by its name and copied, in label order) and the exploit of the best.
-    Arm means ~ N(0, 1), reward noise sigma drawn from :data:`LOOKUP_SIGMAS` per document.
+    Arm means ~ N(0, 1), reward noise sigma drawn from :data:`LOOKUP_SIGMAS` per document. With
+    probability ``full_prompt_share`` the same history is shown in the paper's full prompt instead
+    (TextBandit-v0's default: instructions, history, chain-of-thought request), so that the lookup
+    and the comparison are learned where the model is asked them; 0 draws nothing more from ``rng``
+    (the bare documents' stream is unchanged). ``max_pulls > 1``: each tried arm is pulled
+    ``U{1..max_pulls}`` times, independently of its mean, in a shuffled order, so that the most pulled
+    arm is no guide to the best one (a model that answers by pull counts, the frequency bias, is
+    wrong here) and the written means are averages; 1 draws nothing more from ``rng``.
 
     How it differs from :func:`sample_copy_episode`, each difference taken from a pilot in which a
     small model learned the name-to-value lookup abruptly (issue 12, README "Lookup documents"): one
@@ -193,21 +202,31 @@ def sample_lookup_document(rng: np.random.Generator) -> Episode:
     the order of exploration is random, nothing to learn); means spread wider than U(0, 1), so the
     best arm is rarely a near-tie.
     """
+    if isinstance(max_pulls, bool) or not isinstance(max_pulls, int) or max_pulls < 1:
+        raise ValueError(f"max_pulls must be an int >= 1, got {max_pulls!r}")
     k = int(rng.integers(1, LOOKUP_ARMS + 1))
     means = rng.normal(0.0, 1.0, LOOKUP_ARMS)
     sigma = float(rng.choice(LOOKUP_SIGMAS))
     tried = [int(a) for a in rng.permutation(LOOKUP_ARMS)[:k]]
     names = bt.arm_names(LOOKUP_ARMS)
     counts, sums = np.zeros(LOOKUP_ARMS, dtype=np.int64), np.zeros(LOOKUP_ARMS)
-    lines = []
-    for t, arm in enumerate(tried):
+    if max_pulls > 1:
+        pulls = [arm for arm in tried for _ in range(int(rng.integers(1, max_pulls + 1)))]
+        tried = [pulls[i] for i in rng.permutation(len(pulls))]
+    history: list[tuple[int, float]] = []
+    for arm in tried:
         reward = float(np.round(rng.normal(means[arm], sigma), 2))
-        lines.append(bt.history_line(t, names[arm], reward, "gaussian"))
+        history.append((arm, reward))
         counts[arm] += 1
         sums[arm] += float(bt.format_reward(reward, "gaussian"))
+    if full_prompt_share > 0 and rng.random() < full_prompt_share:
+        prompt = bt.render_bandit_prompt(names, history, distribution="gaussian", horizon=HORIZON, cot=True)
+    else:
+        prompt = "\n".join(bt.history_line(t, names[arm], reward, "gaussian")
+                           for t, (arm, reward) in enumerate(history))
     answer = "\n" + bandit_answer(greedy_arm(counts, sums), "greedy", names, cot=True,
                                   counts=counts, sums=sums)
-    return Episode(["\n".join(lines)], [answer], "copy", history_loss=False)
+    return Episode([prompt], [answer], "copy", history_loss=False)
 
 
 def sample_tictactoe_episode(rng: np.random.Generator) -> Episode:
@@ -247,22 +266,35 @@ def sample_episode(
     warmup: bool = False,
     copy: bool = False,
     copy_documents: str = "episodes",
+    lookup_share: float = 0.0,
+    lookup_full_prompt_share: float = 0.0,
+    lookup_max_pulls: int = 1,
 ) -> Episode:
     """A tic-tac-toe game with probability ``tictactoe_fraction``, else a bandit episode.
 
     ``warmup=True``: a reading warm-up bandit episode (see :func:`sample_bandit_episode`), always.
     ``copy=True``: a copy-curriculum document, always: a copy episode (:func:`sample_copy_episode`)
     when ``copy_documents`` is ``"episodes"``, a lookup document (:func:`sample_lookup_document`) when
-    it is ``"lookups"``.
+    it is ``"lookups"`` (always bare history lines). Outside the copy curriculum a lookup document is
+    drawn first with probability ``lookup_share`` (0: no draw, the stream is as without it), shown in
+    the full prompt with probability ``lookup_full_prompt_share``, each tried arm pulled up to
+    ``lookup_max_pulls`` times.
     """
     if copy and warmup:
         raise ValueError("an episode is either a copy-curriculum or a warm-up one, not both")
     if copy_documents not in COPY_DOCUMENTS:
         raise ValueError(f"copy_documents must be one of {COPY_DOCUMENTS}, got {copy_documents!r}")
+    shares = {"lookup_share": lookup_share, "lookup_full_prompt_share": lookup_full_prompt_share}
+    for name, share in shares.items():
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {share!r}")
     if copy:
         if copy_documents == "lookups":
             return sample_lookup_document(rng)
         return sample_copy_episode(rng, max_decisions)
+    if lookup_share > 0 and rng.random() < lookup_share:
+        return sample_lookup_document(rng, full_prompt_share=lookup_full_prompt_share,
+                                      max_pulls=lookup_max_pulls)
     if warmup:
         return sample_bandit_episode(rng, max_decisions, warmup=True)
     if rng.random() < tictactoe_fraction:

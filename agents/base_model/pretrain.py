@@ -76,13 +76,15 @@ def learning_rate(config: BaseModelConfig, step: int) -> float:
     """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``steps``.
 
     With ``config.copy_own_schedule`` the copy phase runs one such cycle over its ``copy_steps``, and
-    the rest of training a second, fresh one (warm-up included) over the remaining steps.
+    the rest of training a second, fresh one (warm-up included) over the remaining steps, peaking at
+    ``config.later_lr`` when it is set.
     """
     if config.copy_own_schedule and config.copy_steps:
         if step < config.copy_steps:
             return _warmup_cosine(config.lr, step, config.warmup_steps, config.copy_steps,
                                   config.min_lr_ratio)
-        return _warmup_cosine(config.lr, step - config.copy_steps, config.warmup_steps,
+        later = config.lr if config.later_lr is None else config.later_lr
+        return _warmup_cosine(later, step - config.copy_steps, config.warmup_steps,
                               config.steps - config.copy_steps, config.min_lr_ratio)
     return _warmup_cosine(config.lr, step, config.warmup_steps, config.steps, config.min_lr_ratio)
 
@@ -252,7 +254,9 @@ def pretrain(
         return dict(seed=seed, step=s, token_budget=config.tokens_per_step,
                     tictactoe_fraction=config.tictactoe_fraction, max_decisions=config.max_decisions,
                     copy=config.phase(s) == "copy", warmup=config.phase(s) == "warmup",
-                    copy_documents=config.copy_documents)
+                    copy_documents=config.copy_documents, lookup_share=config.lookup_share,
+                    lookup_full_prompt_share=config.lookup_full_prompt_share,
+                    lookup_max_pulls=config.lookup_max_pulls)
 
     def forward_loss(sequences: list, n_targets: int) -> torch.Tensor:
         batch = collate(sequences, pad_id=tokenizer.pad_token_id, device=device).to(device)

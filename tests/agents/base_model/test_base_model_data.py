@@ -182,6 +182,82 @@ def test_lookup_documents_copy_single_rewards_and_exploit_the_best() -> None:
         sample_episode(rng, 0.0, copy=True, copy_documents="pages")
 
 
+def test_full_prompt_lookups_show_the_same_history_in_the_paper_prompt() -> None:
+    # the same seed gives the same history and answer; with full_prompt_share=1 the prompt is the
+    # environment's default prompt of that history (rebuilt here from the bare lines); share 0 keeps
+    # the bare documents' stream (the next draw after a document is the same)
+    labels = arm_names(10)
+    for seed in range(40):
+        bare_rng, full_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        bare = sample_lookup_document(bare_rng)
+        full = sample_lookup_document(full_rng, full_prompt_share=1.0)
+        assert full.answers == bare.answers and not full.history_loss
+        lines = re.findall(r"^Step=\d+ Action=(\S+) Reward=(\S+)$", bare.prompts[0], re.M)
+        history = [(labels.index(name), float(reward)) for name, reward in lines]
+        assert full.prompts[0] == render_bandit_prompt(labels, history, cot=True)
+        assert full.prompts[0].startswith("You are") and "ACTION=X" in full.prompts[0]
+    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
+    sample_lookup_document(rng_a)
+    sample_lookup_document(rng_b, full_prompt_share=0.0)
+    assert rng_a.random() == rng_b.random()
+
+
+def test_repeat_lookups_average_and_their_pull_counts_do_not_tell_the_best() -> None:
+    # parsed by hand: each tried arm 1..3 pulls; the Means lines are the averages of its printed
+    # rewards (2 decimals, as the environment prints); the action is the first best mean; the most
+    # pulled arm (when unique) is the best in about the share independence gives, far from always
+    labels = arm_names(10)
+    rng = np.random.default_rng(8)
+    pull_counts, unique_most, most_is_best = set(), 0, 0
+    for _ in range(400):
+        doc = sample_lookup_document(rng, max_pulls=3)
+        lines = re.findall(r"^Step=\d+ Action=(\S+) Reward=(\S+)$", doc.prompts[0], re.M)
+        rewards: dict[str, list[float]] = {}
+        for name, reward in lines:
+            rewards.setdefault(name, []).append(float(reward))
+        pull_counts |= {len(r) for r in rewards.values()}
+        means = {name: float(f"{sum(r) / len(r):.2f}") for name, r in rewards.items()}
+        body, decision = doc.answers[0].split("\nExploit ")
+        written = {name: float(v) for name, v in (line.split("=") for line in body.split("\n")[2:])}
+        assert written == pytest.approx(means, abs=0.0051)  # the rounding of the printed mean
+        best = max(sum(r) / len(r) for r in rewards.values())
+        first_best = next(n for n in labels if n in rewards and sum(rewards[n]) / len(rewards[n]) == best)
+        assert decision.endswith(f"ACTION={first_best}")
+        counts = {name: len(r) for name, r in rewards.items()}
+        top = [n for n, c in counts.items() if c == max(counts.values())]
+        if len(top) == 1 and len(counts) >= 3:
+            unique_most += 1
+            most_is_best += top[0] == first_best
+    assert pull_counts == {1, 2, 3}
+    assert unique_most > 50 and most_is_best / unique_most < 0.5
+    with pytest.raises(ValueError, match="max_pulls must be an int >= 1"):
+        sample_lookup_document(rng, max_pulls=0)
+
+
+def test_lookup_share_mixes_lookup_documents_into_the_later_phases() -> None:
+    # 600 draws at share 0.3: the lookup count is Binomial(600, 0.3), mean 180, sd 11.2; +-5 sd.
+    # Half of the lookups in the full prompt: Binomial(n, 0.5) within +-5 sd.
+    rng = np.random.default_rng(2)
+    docs = [sample_episode(rng, 0.25, 4, lookup_share=0.3, lookup_full_prompt_share=0.5) for _ in range(600)]
+    lookups = [d for d in docs if d.task == "copy"]
+    assert abs(len(lookups) - 180) < 5 * 11.2
+    full = sum(d.prompts[0].startswith("You are") for d in lookups)
+    assert abs(full - len(lookups) / 2) < 5 * (len(lookups) * 0.25) ** 0.5
+    assert {d.task for d in docs} == {"copy", "bandit", "tictactoe"}
+    # the warm-up phase too; share 0 draws none
+    assert any(sample_episode(rng, 0.0, warmup=True, lookup_share=0.5).task == "copy" for _ in range(30))
+    assert all(sample_episode(rng, 0.0, warmup=True).task == "bandit" for _ in range(30))
+    # the copy phase's lookups stay bare history lines whatever the later phases' full-prompt share
+    assert all(sample_episode(rng, 0.0, copy=True, copy_documents="lookups", lookup_full_prompt_share=1.0)
+               .prompts[0].startswith("Step=0 Action=") for _ in range(30))
+    with pytest.raises(ValueError, match="lookup_share must be in"):
+        sample_episode(rng, 0.0, lookup_share=1.5)
+    from agents.base_model.config import BaseModelConfig
+
+    with pytest.raises(ValueError, match="lookup_full_prompt_share must be a number in"):
+        BaseModelConfig(lookup_full_prompt_share=-0.1)
+
+
 def test_lookup_documents_train_no_history_actions(tokenizer) -> None:
     # the copy phase made of lookups: one branch per document, only answer tokens are targets
     seqs = training_sequences(tokenizer, seed=3, step=0, token_budget=1500, tictactoe_fraction=0.3,

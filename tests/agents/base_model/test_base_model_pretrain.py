@@ -92,6 +92,14 @@ def test_copy_phase_on_its_own_schedule_by_hand() -> None:
         assert learning_rate(flat, 9) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
     with pytest.raises(ValueError, match="copy_own_schedule must be True or False"):
         BaseModelConfig(copy_own_schedule=1)  # type: ignore[arg-type]
+    # later_lr: the second cycle peaks there (same shape, scaled), the copy phase is untouched
+    lower = cfg.replace(later_lr=0.2)
+    copy_phase = [learning_rate(cfg, s) for s in range(6)]
+    assert [learning_rate(lower, s) for s in range(6)] == pytest.approx(copy_phase)
+    assert [learning_rate(lower, s) for s in (6, 7)] == pytest.approx([0.1, 0.2])
+    assert learning_rate(lower, 12) == pytest.approx(0.2 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5))))
+    with pytest.raises(ValueError, match="later_lr must be > 0 or None"):
+        BaseModelConfig(later_lr=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +224,33 @@ def test_lookup_copy_phase_is_always_one_batch(tmp_path: Path) -> None:
     assert not all(torch.allclose(a[key], c[key], atol=1e-4) for key in a)  # other data, other weights
     with pytest.raises(ValueError, match="copy_documents must be one of"):
         TINY.replace(copy_documents="documents")
+
+
+def test_later_phase_lookups_reach_the_training_steps(tmp_path: Path, monkeypatch) -> None:
+    """The lookup fields of the config reach the data of each step: with every later document a
+    full-prompt lookup, the warm-up and main steps train on those and the copy step on bare ones."""
+    import importlib
+
+    from agents.base_model.data import training_sequences
+
+    # the module, not the function of the same name that the package exports
+    pretrain_module = importlib.import_module("agents.base_model.pretrain")
+
+    cfg = TINY.replace(steps=3, copy_steps=1, reading_warmup_steps=1, copy_documents="lookups",
+                       lookup_share=1.0, lookup_full_prompt_share=1.0, lookup_max_pulls=2)
+    seen = {}
+
+    def capture(tokenizer, tokenizer_dir, step_kwargs, step, last_step, workers=0):
+        seen.update({s: step_kwargs(s) for s in range(step, last_step)})
+        seen["tokenizer"] = tokenizer
+        raise KeyboardInterrupt  # stop before any training
+
+    monkeypatch.setattr(pretrain_module, "step_batches", capture)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(cfg, tmp_path / "run", seed=0, progress=False)
+    tokenizer = seen["tokenizer"]
+    for step, opening in ((0, "Step=0 Action="), (1, "You are"), (2, "You are")):
+        for seq in training_sequences(tokenizer, **seen[step]):
+            assert seq.turns == [0]  # one-decision lookup documents only
+            trunk = tokenizer.decode(seq.input_ids[: int((seq.segment == -1).sum())].tolist())
+            assert trunk.startswith(opening), (step, trunk[:40])

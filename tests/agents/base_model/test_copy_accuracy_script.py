@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -50,8 +51,39 @@ def test_oracle_scores_everything_and_constant_nothing(script, tokenizer, prompt
     assert set(perfect) == {3, 5}
     assert perfect[3]["values"] == 15 and perfect[5]["values"] == 25  # k values per prompt
     for s in perfect.values():
-        assert s["value"] == s["first"] == s["rest"] == 1.0
+        assert s["value"] == s["first"] == s["rest"] == s["choice"] == 1.0
         assert 0.0 < s["first_majority"] <= 1.0
     blind = script.copy_accuracy(_Constant(vocab, tokenizer.eos_token_id), tokenizer, prompts=prompts, n=5,
                                  ks=(4,))
-    assert blind[4]["value"] == blind[4]["first"] == 0.0
+    assert blind[4]["value"] == blind[4]["first"] == blind[4]["choice"] == 0.0
+
+
+class _RuleFollower:
+    """Reads the prompt's history lines and names, after ``Exploit "``, the arm of one rule."""
+
+    def __init__(self, tokenizer, rule: str) -> None:
+        self.tokenizer, self.rule = tokenizer, rule
+
+    def __call__(self, ids: torch.Tensor) -> SimpleNamespace:
+        text = self.tokenizer.decode(ids[0].tolist())
+        lines = re.findall(r"^Step=\d+ Action=(\S+) Reward=(\S+)$", text, re.M)
+        rewards: dict[str, list[float]] = {}
+        for name, reward in lines:
+            rewards.setdefault(name, []).append(float(reward))
+        arm = {
+            "best_mean": max(rewards, key=lambda n: sum(rewards[n]) / len(rewards[n])),
+            "most_pulled": max(rewards, key=lambda n: len(rewards[n])),
+            "last": lines[-1][0],
+        }[self.rule]
+        logits = torch.zeros(1, ids.shape[1], len(self.tokenizer))
+        logits[0, -1, self.tokenizer(arm, add_special_tokens=False)["input_ids"][0]] = 1.0
+        return SimpleNamespace(logits=logits)
+
+
+@pytest.mark.parametrize("prompts", ["bare", "full"])
+@pytest.mark.parametrize("rule", ["best_mean", "most_pulled", "last"])
+def test_choice_rules_credit_only_the_rule_a_model_follows(script, tokenizer, prompts, rule):
+    # the four rules name four different arms on every prompt, so a model following one scores n there
+    # and 0 elsewhere
+    hits = script.choice_rules(_RuleFollower(tokenizer, rule), tokenizer, prompts=prompts, n=12)
+    assert hits == {**dict.fromkeys(script.RULES, 0), rule: 12, "prompts": 12}
