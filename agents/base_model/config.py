@@ -155,6 +155,9 @@ class BaseModelConfig:
             raise ValueError(f"max_wall_s must be > 0 or None, got {self.max_wall_s}")
         if self.later_lr is not None and not (isinstance(self.later_lr, (int, float)) and self.later_lr > 0):
             raise ValueError(f"later_lr must be > 0 or None, got {self.later_lr!r}")
+        if self.later_lr is not None and not (self.copy_own_schedule and self.copy_steps):
+            raise ValueError("later_lr is the peak of the learning-rate cycle after the copy phase: it needs "
+                             "copy_own_schedule=True and copy_steps > 0")
         if not isinstance(self.copy_own_schedule, bool):
             raise ValueError(f"copy_own_schedule must be True or False, got {self.copy_own_schedule!r}")
         if self.copy_documents not in COPY_DOCUMENTS:

@@ -181,7 +181,7 @@ def sample_copy_episode(rng: np.random.Generator, max_decisions: int = 16) -> Ep
 def sample_lookup_document(
     rng: np.random.Generator, *, full_prompt_share: float = 0.0, max_pulls: int = 1
 ) -> Episode:
-    """A one-decision lookup document: ``k ~ U{1..10}`` distinct arms pulled once each, then the answer.
+    """A one-decision lookup document: ``k ~ U{1..10}`` distinct arms pulled (once each), then the answer.
 
     The prompt is bare history lines (``Step=0 Action=orange Reward=0.77`` ...) over the paper's 10
     labels, the arms tried in a random order; the answer is the worked ``Means:`` block (each tried

@@ -100,6 +100,8 @@ def test_copy_phase_on_its_own_schedule_by_hand() -> None:
     assert learning_rate(lower, 12) == pytest.approx(0.2 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5))))
     with pytest.raises(ValueError, match="later_lr must be > 0 or None"):
         BaseModelConfig(later_lr=0.0)
+    with pytest.raises(ValueError, match="needs copy_own_schedule=True and copy_steps > 0"):
+        cfg.replace(copy_own_schedule=False, later_lr=0.2)  # it would be silently ignored
 
 
 @pytest.fixture(scope="module")
