@@ -51,6 +51,7 @@ def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(
     import torch
 
     from agents.base_model.demonstrators import greedy_arm, means_block
+    from analysis.probes._common import history_stats
     from textrl_envs.bandit_text import arm_names, format_reward, history_line, render_bandit_prompt
 
     names = arm_names(10)
@@ -67,10 +68,7 @@ def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(
                 prompt = "\n".join(lines)
             else:
                 prompt = render_bandit_prompt(names, history, cot=True)
-            counts, sums = np.zeros(10), np.zeros(10)
-            for a, r in history:
-                counts[a] += 1
-                sums[a] += float(format_reward(r))
+            counts, sums = history_stats([(a, float(format_reward(r))) for a, r in history], 10)
             best = names[greedy_arm(counts, sums)]
             answer = "\n" + means_block(names, counts, sums) + f'\nExploit "{best}": highest mean.'
             name_start = answer.rindex(f'"{best}"') + 1
@@ -121,6 +119,7 @@ def choice_rules(model, tokenizer, *, prompts: str, n: int, seed: int = 0, k: in
     import torch
 
     from agents.base_model.demonstrators import greedy_arm, means_block
+    from analysis.probes._common import history_stats
     from textrl_envs.bandit_text import arm_names, format_reward, history_line, render_bandit_prompt
 
     names = arm_names(10)
@@ -132,10 +131,7 @@ def choice_rules(model, tokenizer, *, prompts: str, n: int, seed: int = 0, k: in
         pulls = [a for a in tried for _ in range(int(rng.integers(1, 4)))]
         pulls = [pulls[i] for i in rng.permutation(len(pulls))]
         history = [(a, float(np.round(rng.normal(0.0, 1.0), 2))) for a in pulls]
-        counts, sums = np.zeros(10), np.zeros(10)
-        for a, r in history:
-            counts[a] += 1
-            sums[a] += float(format_reward(r))
+        counts, sums = history_stats([(a, float(format_reward(r))) for a, r in history], 10)
         most = np.flatnonzero(counts == counts.max())
         arms = {"best_mean": greedy_arm(counts, sums), "max_single": max(history, key=lambda h: h[1])[0],
                 "most_pulled": int(most[0]), "last": history[-1][0]}
@@ -153,10 +149,10 @@ def choice_rules(model, tokenizer, *, prompts: str, n: int, seed: int = 0, k: in
             predicted = int(model(torch.tensor([prompt_ids + prefix_ids])).logits[0, -1].argmax())
         for rule, arm in arms.items():
             ids = tokenizer(prefix + names[arm], add_special_tokens=False)["input_ids"]
-            first = ids[len(prefix_ids) - 1:]
-            # the name's first token; where BPE merged the quote into it, the merged token
-            target = first[1] if first[0] == prefix_ids[-1] else first[0]
-            hits[rule] += predicted == target
+            if ids[:len(prefix_ids)] != prefix_ids:  # the next-token question would not be the same
+                raise ValueError(f"this tokenizer merges 'Exploit \"' with the name {names[arm]!r}; "
+                                 "choice_rules needs the quote and the name as separate tokens")
+            hits[rule] += predicted == ids[len(prefix_ids)]
     return {**hits, "prompts": n}
 
 
