@@ -63,6 +63,13 @@ class BaseModelConfig:
             prompt instead of as bare history lines (the copy phase's are always bare). 0: all bare.
         lookup_max_pulls: each tried arm of those later lookup documents is pulled ``U{1..this}``
             times, independently of its mean, so that pull counts do not tell the best arm (1: once).
+        informative_decision_share: > 0: a bandit episode trains every step where the demonstrator
+            exploits a best mean that is not the most pulled arm
+            (:func:`~agents.base_model.episodes.informative_steps`: only comparing the means gives that
+            answer) and only as many other steps as keep those at about this share of its decisions
+            (at least 3 others). 0: ``max_decisions`` steps uniform over the episode.
+        max_stickiness: the demonstrators' stickiness to the most pulled arm is ``U(0, this)`` (0: they
+            always exploit the best mean).
         reading_warmup_steps: the next this-many steps (the first ones when ``copy_steps`` is 0) train
             on the reading warm-up only (short bandit histories, chain-of-thought answers; see
             :mod:`agents.base_model.episodes`).
@@ -109,6 +116,8 @@ class BaseModelConfig:
     lookup_share: float = 0.0
     lookup_full_prompt_share: float = 0.0
     lookup_max_pulls: int = 1
+    informative_decision_share: float = 0.0
+    max_stickiness: float = 0.4
     lr: float = 3e-3
     later_lr: float | None = None
     warmup_steps: int = 30
@@ -143,10 +152,13 @@ class BaseModelConfig:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{field} must be an int >= 0, got {value!r}")
-        for field in ("lookup_share", "lookup_full_prompt_share"):
+        for field in ("lookup_share", "lookup_full_prompt_share", "informative_decision_share"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{field} must be a number in [0, 1], got {value!r}")
+        if isinstance(self.max_stickiness, bool) or not isinstance(self.max_stickiness, (int, float)) \
+                or not self.max_stickiness >= 0:
+            raise ValueError(f"max_stickiness must be a number >= 0, got {self.max_stickiness!r}")
         if not 0.0 <= self.tictactoe_fraction <= 1.0:
             raise ValueError(f"tictactoe_fraction must be in [0, 1], got {self.tictactoe_fraction}")
         if not (self.lr > 0 and 0.0 <= self.min_lr_ratio <= 1.0 and self.warmup_steps >= 0):

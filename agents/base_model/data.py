@@ -93,6 +93,8 @@ def training_sequences(
     lookup_share: float = 0.0,
     lookup_full_prompt_share: float = 0.0,
     lookup_max_pulls: int = 1,
+    informative_share: float = 0.0,
+    max_stickiness: float = 0.4,
 ) -> list[PackedSequence]:
     """The packed episodes of optimizer step ``step``: a pure function of ``(seed, step)``.
 
@@ -100,7 +102,8 @@ def training_sequences(
     ``warmup=True`` draws the reading warm-up's episodes, ``copy=True`` the copy curriculum's
     (:func:`~.episodes.sample_episode`), made of ``copy_documents``; ``lookup_share``,
     ``lookup_full_prompt_share`` and ``lookup_max_pulls`` mix lookup documents into the later phases
-    (see :func:`~.episodes.sample_episode`).
+    (see :func:`~.episodes.sample_episode`); ``informative_share`` and ``max_stickiness`` are the
+    bandit episodes' levers against the frequency bias (:func:`~.episodes.sample_bandit_episode`).
     """
     rng = np.random.default_rng([seed, step, 1])
     sequences: list[PackedSequence] = []
@@ -111,7 +114,9 @@ def training_sequences(
                                                         copy_documents=copy_documents,
                                                         lookup_share=lookup_share,
                                                         lookup_full_prompt_share=lookup_full_prompt_share,
-                                                        lookup_max_pulls=lookup_max_pulls))
+                                                        lookup_max_pulls=lookup_max_pulls,
+                                                        informative_share=informative_share,
+                                                        max_stickiness=max_stickiness))
         sequences.append(seq)
         tokens += len(seq)
     return sequences

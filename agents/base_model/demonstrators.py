@@ -152,23 +152,28 @@ class BanditDemonstrator:
 EXPLORE_SHARES = {0.3: 0.2, 0.4: 0.45, 0.5: 0.15, 0.6: 0.1, 0.7: 0.1}
 
 
-def sample_bandit_demonstrator(rng: np.random.Generator, k: int, prompt_style: str) -> BanditDemonstrator:
+def sample_bandit_demonstrator(
+    rng: np.random.Generator, k: int, prompt_style: str, *, max_stickiness: float = 0.4
+) -> BanditDemonstrator:
     """Draw one episode's demonstrator from the documented mixture (see :mod:`agents.base_model`).
 
     Default prompt: 70 % explore-then-exploit (``min_explore`` = a share of the arms drawn from
     :data:`EXPLORE_SHARES`), 20 % satisficers (``min_explore`` 20-40 % of the arms, then keep exploring
     while the best mean is below ``threshold ~ U(0, 1)``), 10 % uniform random. Exploiting steps
     take a random arm with ``epsilon`` 0 (half of the episodes) or ``~U(0.02, 0.08)``, and stay on
-    the most pulled arm when its mean is within ``stickiness ~ U(0, 0.4)`` of the best. Untried arms
+    the most pulled arm when its mean is within ``stickiness ~ U(0, max_stickiness)`` of the best (0:
+    never, the exploit is always the best mean; the same draws either way). Untried arms
     are explored in label order in 80 % of the episodes and in random order in the others, so that
     a history that explored any arms is one the model has seen exploited greedily (a greedy decoder
     still explores in label order, the likelier choice).
     """
+    if not max_stickiness >= 0:
+        raise ValueError(f"max_stickiness must be >= 0, got {max_stickiness!r}")
     if prompt_style == "ucb":
         return BanditDemonstrator("ucb_prompt")
     u = rng.random()
     epsilon = 0.0 if rng.random() < 0.5 else float(rng.uniform(0.02, 0.08))
-    stickiness = float(rng.uniform(0.0, 0.4))
+    stickiness = float(rng.uniform(0.0, 1.0)) * max_stickiness
     in_order = bool(rng.random() < 0.8)
     shares = list(EXPLORE_SHARES)
     if u < 0.7:

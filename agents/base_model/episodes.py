@@ -24,6 +24,7 @@ from agents.base_model.demonstrators import (
     BanditDemonstrator,
     bandit_answer,
     greedy_arm,
+    most_pulled_arm,
     sample_bandit_demonstrator,
     sample_tictactoe_demonstrator,
     tictactoe_answer,
@@ -78,8 +79,56 @@ def _pick(rng: np.random.Generator, options: dict) -> object:
     return keys[int(rng.choice(len(keys), p=p / p.sum()))]
 
 
+def informative_steps(states: list[tuple[np.ndarray, np.ndarray, int, str]]) -> list[int]:
+    """Steps where the demonstrator exploits the best mean and that arm is not the most pulled one.
+
+    ``states[t]`` is ``(counts, sums, arm, kind)`` before step ``t``. At these steps "play the arm you
+    pulled most" (the frequency bias) gives the wrong answer and only comparing the means gives the
+    right one; at the other exploiting steps of an explore-then-exploit demonstrator both rules agree
+    (about 85 % of them), so a model can learn the cheaper rule from them.
+    """
+    return [t for t, (counts, sums, arm, kind) in enumerate(states)
+            if kind == "greedy" and arm != most_pulled_arm(counts, sums)]
+
+
+#: With ``informative_share`` > 0, an episode keeps at least this many decisions besides its last
+#: step and its informative ones (so exploring steps and agreeing exploits are still trained).
+MIN_OTHER_DECISIONS = 3
+
+
+def _decision_steps(
+    rng: np.random.Generator, last: int, n: int, informative: list[int], informative_share: float
+) -> list[int]:
+    """The decision steps of an episode played to step ``last``: ``last``, then up to ``n - 1`` before it.
+
+    With ``informative_share`` 0 they are ``n - 1`` steps uniform without replacement (the stream of
+    earlier data versions). Otherwise every ``informative`` step before ``last``
+    (:func:`informative_steps`) is taken first (up to ``n - 1``), then only as many others, uniformly,
+    as keep the informative ones at ``informative_share`` of the earlier decisions, but at least
+    :data:`MIN_OTHER_DECISIONS`: the agreeing exploits, which teach nothing the informative ones do not,
+    stop outnumbering them, and a step's token budget holds more episodes.
+    """
+    if not last:
+        return [0]
+    if informative_share <= 0:
+        return sorted([last, *rng.choice(last, size=n - 1, replace=False).tolist()])
+    pool = [t for t in informative if t < last]
+    m = min(len(pool), n - 1)
+    chosen = rng.choice(pool, size=m, replace=False).tolist() if m else []
+    wanted = int(np.ceil(m * (1.0 - informative_share) / informative_share))
+    others = min(n - 1 - m, last - m, max(MIN_OTHER_DECISIONS, wanted))
+    rest = np.setdiff1d(np.arange(last), chosen)
+    chosen += rng.choice(rest, size=others, replace=False).tolist()
+    return sorted([last, *(int(t) for t in chosen)])
+
+
 def sample_bandit_episode(
-    rng: np.random.Generator, max_decisions: int = 16, *, warmup: bool = False
+    rng: np.random.Generator,
+    max_decisions: int = 16,
+    *,
+    warmup: bool = False,
+    informative_share: float = 0.0,
+    max_stickiness: float = 0.4,
 ) -> Episode:
     """A TextBandit-v0 episode of a demonstrator, with up to ``max_decisions`` of its decisions.
 
@@ -94,7 +143,15 @@ def sample_bandit_episode(
     uniformly without replacement before it. Per decision: the knowing-doing UCB prompt 12 %
     (answered by the UCB-prompt demonstrator, on the same history), else chain-of-thought 65 % /
     action only 35 %; the context summary 50 % of UCB prompts, 10 % of the others.
+
+    Two levers against the frequency bias (issue 12), each at its default drawing exactly as before:
+    ``max_stickiness`` bounds the demonstrators' stickiness to the most pulled arm (0: none), and
+    ``informative_share`` > 0 trains every step where the exploited best mean is not the most pulled
+    arm (:func:`informative_steps`) and fewer others, so that those steps make about that share of
+    the decisions before the last (see ``_decision_steps``).
     """
+    if not 0.0 <= informative_share <= 1.0:
+        raise ValueError(f"informative_share must be in [0, 1], got {informative_share!r}")
     k = int(_pick(rng, {10: 0.7, 5: 0.15, 20: 0.15}))
     distribution = "gaussian" if warmup else str(_pick(rng, {"gaussian": 0.85, "bernoulli": 0.15}))
     if distribution == "gaussian":
@@ -107,7 +164,7 @@ def sample_bandit_episode(
     last = int(rng.integers(WARMUP_LAST_STEP + 1 if warmup else HORIZON))
     names = bt.arm_names(k, variant)
     means = draw_arm_means(rng, k, distribution, noise)
-    demonstrator = sample_bandit_demonstrator(rng, k, "default")
+    demonstrator = sample_bandit_demonstrator(rng, k, "default", max_stickiness=max_stickiness)
 
     counts = np.zeros(k, dtype=np.int64)
     sums = np.zeros(k)
@@ -123,7 +180,8 @@ def sample_bandit_episode(
         sums[arm] += float(bt.format_reward(reward, distribution))
 
     n = min(max_decisions, last + 1)
-    steps = sorted([last, *rng.choice(last, size=n - 1, replace=False).tolist()]) if last else [0]
+    informative = informative_steps(states) if informative_share > 0 else []
+    steps = _decision_steps(rng, last, n, informative, informative_share)
     ucb_demonstrator = BanditDemonstrator("ucb_prompt")
     prompts, answers = [], []
     for t in steps:
@@ -269,6 +327,8 @@ def sample_episode(
     lookup_share: float = 0.0,
     lookup_full_prompt_share: float = 0.0,
     lookup_max_pulls: int = 1,
+    informative_share: float = 0.0,
+    max_stickiness: float = 0.4,
 ) -> Episode:
     """A tic-tac-toe game with probability ``tictactoe_fraction``, else a bandit episode.
 
@@ -278,7 +338,8 @@ def sample_episode(
     it is ``"lookups"`` (always bare history lines). Outside the copy curriculum a lookup document is
     drawn first with probability ``lookup_share`` (0: no draw, the stream is as without it), shown in
     the full prompt with probability ``lookup_full_prompt_share``, each tried arm pulled up to
-    ``lookup_max_pulls`` times.
+    ``lookup_max_pulls`` times. ``informative_share`` and ``max_stickiness`` go to the bandit episodes
+    (warm-up and main; :func:`sample_bandit_episode`).
     """
     if copy and warmup:
         raise ValueError("an episode is either a copy-curriculum or a warm-up one, not both")
@@ -295,8 +356,9 @@ def sample_episode(
     if lookup_share > 0 and rng.random() < lookup_share:
         return sample_lookup_document(rng, full_prompt_share=lookup_full_prompt_share,
                                       max_pulls=lookup_max_pulls)
+    levers = {"informative_share": informative_share, "max_stickiness": max_stickiness}
     if warmup:
-        return sample_bandit_episode(rng, max_decisions, warmup=True)
+        return sample_bandit_episode(rng, max_decisions, warmup=True, **levers)
     if rng.random() < tictactoe_fraction:
         return sample_tictactoe_episode(rng)
-    return sample_bandit_episode(rng, max_decisions)
+    return sample_bandit_episode(rng, max_decisions, **levers)

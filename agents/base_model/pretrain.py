@@ -256,7 +256,9 @@ def pretrain(
                     copy=config.phase(s) == "copy", warmup=config.phase(s) == "warmup",
                     copy_documents=config.copy_documents, lookup_share=config.lookup_share,
                     lookup_full_prompt_share=config.lookup_full_prompt_share,
-                    lookup_max_pulls=config.lookup_max_pulls)
+                    lookup_max_pulls=config.lookup_max_pulls,
+                    informative_share=config.informative_decision_share,
+                    max_stickiness=config.max_stickiness)
 
     def forward_loss(sequences: list, n_targets: int) -> torch.Tensor:
         batch = collate(sequences, pad_id=tokenizer.pad_token_id, device=device).to(device)

@@ -11,6 +11,7 @@ from agents.base_model.data import encode_episode, history_action_mask, tokenize
 from agents.base_model.demonstrators import bandit_answer
 from agents.base_model.episodes import (
     Episode,
+    informative_steps,
     sample_bandit_episode,
     sample_copy_episode,
     sample_episode,
@@ -256,6 +257,69 @@ def test_lookup_share_mixes_lookup_documents_into_the_later_phases() -> None:
 
     with pytest.raises(ValueError, match="lookup_full_prompt_share must be a number in"):
         BaseModelConfig(lookup_full_prompt_share=-0.1)
+
+
+def test_informative_steps_by_hand() -> None:
+    # green (1 pull, mean 0.9) beats red (3 pulls, mean 0.5): exploiting green is informative; the
+    # same arm exploited where it is also the most pulled is not, nor is an explore or a "stay"
+    c, s = np.array([3, 1, 0]), np.array([1.5, 0.9, 0.0])
+    states = [
+        (c, s, 1, "greedy"),  # best mean, not the most pulled
+        (np.array([1, 3, 0]), np.array([0.5, 2.7, 0.0]), 1, "greedy"),  # best and most pulled
+        (c, s, 2, "explore"),
+        (c, s, 0, "stay"),
+        (np.array([1, 1, 0]), np.array([0.2, 0.9, 0.0]), 1, "greedy"),  # tie on pulls: the better mean
+    ]
+    assert informative_steps(states) == [0]
+
+
+def _exploits_off_the_most_pulled_arm(episode: Episode) -> tuple[int, int]:
+    """(exploit decisions, those whose arm is not the most pulled) of a CoT episode, read from its prompts."""
+    exploits = off = 0
+    for prompt, answer in zip(episode.prompts, episode.answers, strict=True):
+        if "\nExploit " not in answer or "\nStep=0 " not in prompt:
+            continue
+        counts: dict[str, int] = {}
+        for name in re.findall(r"^Step=\d+ Action=(\S+) Reward=", prompt, re.M):
+            counts[name] = counts.get(name, 0) + 1
+        arm = answer.rsplit("ACTION=", 1)[1]
+        exploits += 1
+        off += counts[arm] < max(counts.values())
+    return exploits, off
+
+
+def test_informative_share_trains_the_steps_where_the_most_pulled_arm_is_wrong() -> None:
+    # read back from the prompts: the share of exploit decisions whose arm is not the most pulled one
+    # rises from about 0.1 (uniform decisions, measured 0.11-0.16) to about 0.5 (share 0.5, measured
+    # 0.49); the bounds 0.25 / 0.38 are several binomial sd (n > 400) from both
+    def off_share(**levers: float) -> tuple[float, int, int]:
+        rng = np.random.default_rng(5)
+        exploits = off = decisions = stays = 0
+        for _ in range(150):
+            episode = sample_bandit_episode(rng, 16, **levers)
+            e, o = _exploits_off_the_most_pulled_arm(episode)
+            exploits, off, decisions = exploits + e, off + o, decisions + len(episode.prompts)
+            stays += sum("Stay with" in a for a in episode.answers)
+        assert exploits > 400
+        return off / exploits, decisions, stays
+
+    uniform, uniform_decisions, uniform_stays = off_share()
+    focused, focused_decisions, focused_stays = off_share(informative_share=0.5, max_stickiness=0.0)
+    assert uniform < 0.25 and focused > 0.38
+    assert focused_decisions < 0.7 * uniform_decisions  # fewer agreeing exploits: fewer decisions
+    # no stickiness: a "stay" only on an exact tie of rounded means (rare), against ~5 % of answers
+    assert uniform_stays > 0.03 * uniform_decisions and focused_stays < 0.01 * focused_decisions
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="informative_share must be in"):
+        sample_bandit_episode(rng, informative_share=1.5)
+    with pytest.raises(ValueError, match="max_stickiness must be >= 0"):
+        sample_bandit_episode(rng, max_stickiness=-0.1)
+    from agents.base_model.config import BaseModelConfig
+
+    with pytest.raises(ValueError, match="informative_decision_share must be a number in"):
+        BaseModelConfig(informative_decision_share=2)
+    with pytest.raises(ValueError, match="max_stickiness must be a number >= 0"):
+        BaseModelConfig(max_stickiness=-1.0)
 
 
 def test_lookup_documents_train_no_history_actions(tokenizer) -> None:
