@@ -70,6 +70,8 @@ class BaseModelConfig:
             (at least 3 others). 0: ``max_decisions`` steps uniform over the episode.
         max_stickiness: the demonstrators' stickiness to the most pulled arm is ``U(0, this)`` (0: they
             always exploit the best mean).
+        summary_share: the share of the main mixture's default-prompt bandit decisions asked with the
+            paper's context summary (per-arm counts and means after the history); 0.1 originally.
         reading_warmup_steps: the next this-many steps (the first ones when ``copy_steps`` is 0) train
             on the reading warm-up only (short bandit histories, chain-of-thought answers; see
             :mod:`agents.base_model.episodes`).
@@ -118,6 +120,7 @@ class BaseModelConfig:
     lookup_max_pulls: int = 1
     informative_decision_share: float = 0.0
     max_stickiness: float = 0.4
+    summary_share: float = 0.1
     lr: float = 3e-3
     later_lr: float | None = None
     warmup_steps: int = 30
@@ -152,7 +155,8 @@ class BaseModelConfig:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{field} must be an int >= 0, got {value!r}")
-        for field in ("lookup_share", "lookup_full_prompt_share", "informative_decision_share"):
+        for field in ("lookup_share", "lookup_full_prompt_share", "informative_decision_share",
+                      "summary_share"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{field} must be a number in [0, 1], got {value!r}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,36 +88,21 @@ def training_sequences(
     token_budget: int,
     tictactoe_fraction: float,
     max_decisions: int = 16,
-    warmup: bool = False,
-    copy: bool = False,
-    copy_documents: str = "episodes",
-    lookup_share: float = 0.0,
-    lookup_full_prompt_share: float = 0.0,
-    lookup_max_pulls: int = 1,
-    informative_share: float = 0.0,
-    max_stickiness: float = 0.4,
+    **episode_options: Any,
 ) -> list[PackedSequence]:
-    """The packed episodes of optimizer step ``step``: a pure function of ``(seed, step)``.
+    """The packed episodes of optimizer step ``step``: a pure function of ``(seed, step)`` and the options.
 
-    Episodes are drawn until their packed tokens (trunk + branches) reach ``token_budget``;
-    ``warmup=True`` draws the reading warm-up's episodes, ``copy=True`` the copy curriculum's
-    (:func:`~.episodes.sample_episode`), made of ``copy_documents``; ``lookup_share``,
-    ``lookup_full_prompt_share`` and ``lookup_max_pulls`` mix lookup documents into the later phases
-    (see :func:`~.episodes.sample_episode`); ``informative_share`` and ``max_stickiness`` are the
-    bandit episodes' levers against the frequency bias (:func:`~.episodes.sample_bandit_episode`).
+    Episodes are drawn until their packed tokens (trunk + branches) reach ``token_budget``.
+    ``episode_options`` go to :func:`~.episodes.sample_episode` as they are: the phase (``warmup``,
+    ``copy``, ``copy_documents``) and the mixture's levers (``lookup_share``, ``informative_share``,
+    ``summary_share``, ...; their defaults draw the original mixture).
     """
     rng = np.random.default_rng([seed, step, 1])
     sequences: list[PackedSequence] = []
     tokens = 0
     while tokens < token_budget:
-        seq = encode_episode(tokenizer, sample_episode(rng, tictactoe_fraction, max_decisions,
-                                                        warmup=warmup, copy=copy,
-                                                        copy_documents=copy_documents,
-                                                        lookup_share=lookup_share,
-                                                        lookup_full_prompt_share=lookup_full_prompt_share,
-                                                        lookup_max_pulls=lookup_max_pulls,
-                                                        informative_share=informative_share,
-                                                        max_stickiness=max_stickiness))
+        episode = sample_episode(rng, tictactoe_fraction, max_decisions, **episode_options)
+        seq = encode_episode(tokenizer, episode)
         sequences.append(seq)
         tokens += len(seq)
     return sequences

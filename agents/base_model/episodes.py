@@ -129,6 +129,7 @@ def sample_bandit_episode(
     warmup: bool = False,
     informative_share: float = 0.0,
     max_stickiness: float = 0.4,
+    summary_share: float = 0.1,
 ) -> Episode:
     """A TextBandit-v0 episode of a demonstrator, with up to ``max_decisions`` of its decisions.
 
@@ -142,7 +143,7 @@ def sample_bandit_episode(
     played to a last step drawn uniformly in 0..49, and the decisions are that step and others drawn
     uniformly without replacement before it. Per decision: the knowing-doing UCB prompt 12 %
     (answered by the UCB-prompt demonstrator, on the same history), else chain-of-thought 65 % /
-    action only 35 %; the context summary 50 % of UCB prompts, 10 % of the others.
+    action only 35 %; the context summary 50 % of UCB prompts, ``summary_share`` (10 %) of the others.
 
     Two levers against the frequency bias (issue 12), each at its default drawing exactly as before:
     ``max_stickiness`` bounds the demonstrators' stickiness to the most pulled arm (0: none), and
@@ -150,8 +151,9 @@ def sample_bandit_episode(
     arm (:func:`informative_steps`) and fewer others, so that those steps make about that share of
     the decisions before the last (see ``_decision_steps``).
     """
-    if not 0.0 <= informative_share <= 1.0:
-        raise ValueError(f"informative_share must be in [0, 1], got {informative_share!r}")
+    for name, share in (("informative_share", informative_share), ("summary_share", summary_share)):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {share!r}")
     k = int(_pick(rng, {10: 0.7, 5: 0.15, 20: 0.15}))
     distribution = "gaussian" if warmup else str(_pick(rng, {"gaussian": 0.85, "bernoulli": 0.15}))
     if distribution == "gaussian":
@@ -188,7 +190,7 @@ def sample_bandit_episode(
         counts_t, sums_t, arm, kind = states[t]
         style = "ucb" if rng.random() < UCB_PROMPT_SHARE and not warmup else "default"
         cot = style == "ucb" or warmup or bool(rng.random() < COT_SHARE)
-        summary = bool(rng.random() < (0.5 if style == "ucb" else 0.1)) and not warmup
+        summary = bool(rng.random() < (0.5 if style == "ucb" else summary_share)) and not warmup
         if style == "ucb":  # the same history, another question: answered by the UCB-prompt rule
             arm, kind = ucb_demonstrator.act(counts_t, sums_t, rng)
         prompts.append(bt.render_bandit_prompt(
@@ -329,6 +331,7 @@ def sample_episode(
     lookup_max_pulls: int = 1,
     informative_share: float = 0.0,
     max_stickiness: float = 0.4,
+    summary_share: float = 0.1,
 ) -> Episode:
     """A tic-tac-toe game with probability ``tictactoe_fraction``, else a bandit episode.
 
@@ -338,8 +341,8 @@ def sample_episode(
     it is ``"lookups"`` (always bare history lines). Outside the copy curriculum a lookup document is
     drawn first with probability ``lookup_share`` (0: no draw, the stream is as without it), shown in
     the full prompt with probability ``lookup_full_prompt_share``, each tried arm pulled up to
-    ``lookup_max_pulls`` times. ``informative_share`` and ``max_stickiness`` go to the bandit episodes
-    (warm-up and main; :func:`sample_bandit_episode`).
+    ``lookup_max_pulls`` times. ``informative_share``, ``max_stickiness`` and ``summary_share`` go to
+    the bandit episodes (warm-up and main; :func:`sample_bandit_episode`).
     """
     if copy and warmup:
         raise ValueError("an episode is either a copy-curriculum or a warm-up one, not both")
@@ -356,7 +359,8 @@ def sample_episode(
     if lookup_share > 0 and rng.random() < lookup_share:
         return sample_lookup_document(rng, full_prompt_share=lookup_full_prompt_share,
                                       max_pulls=lookup_max_pulls)
-    levers = {"informative_share": informative_share, "max_stickiness": max_stickiness}
+    levers = {"informative_share": informative_share, "max_stickiness": max_stickiness,
+              "summary_share": summary_share}
     if warmup:
         return sample_bandit_episode(rng, max_decisions, warmup=True, **levers)
     if rng.random() < tictactoe_fraction:

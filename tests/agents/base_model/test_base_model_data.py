@@ -322,6 +322,31 @@ def test_informative_share_trains_the_steps_where_the_most_pulled_arm_is_wrong()
         BaseModelConfig(max_stickiness=-1.0)
 
 
+def test_summary_share_sets_how_often_default_prompts_carry_the_context_summary() -> None:
+    # default-prompt decisions (the UCB prompt keeps its own 50 %): none at share 0, all at share 1,
+    # and at 0.5 a share within 5 binomial sd of 0.5; warm-up episodes never carry one
+    def summary_share_of(**levers: float) -> tuple[float, int]:
+        rng = np.random.default_rng(11)
+        with_summary = default = 0
+        for _ in range(120):
+            for prompt in sample_bandit_episode(rng, 8, **levers).prompts:
+                if "<ucb_values>" in prompt or "UCB" in prompt:
+                    continue
+                default += 1
+                with_summary += "Summary (all steps so far):" in prompt
+        return with_summary / default, default
+
+    assert summary_share_of(summary_share=0.0)[0] == 0.0
+    assert summary_share_of(summary_share=1.0)[0] == 1.0
+    half, n = summary_share_of(summary_share=0.5)
+    assert abs(half - 0.5) < 5 * (0.25 / n) ** 0.5
+    rng = np.random.default_rng(0)
+    assert not any("Summary" in p for _ in range(20)
+                   for p in sample_bandit_episode(rng, 4, warmup=True, summary_share=1.0).prompts)
+    with pytest.raises(ValueError, match="summary_share must be in"):
+        sample_bandit_episode(rng, summary_share=-0.5)
+
+
 def test_lookup_documents_train_no_history_actions(tokenizer) -> None:
     # the copy phase made of lookups: one branch per document, only answer tokens are targets
     seqs = training_sequences(tokenizer, seed=3, step=0, token_budget=1500, tictactoe_fraction=0.3,
