@@ -153,19 +153,23 @@ def run_compare(
 
         model = str(ensure_base_model(plan.base_model_size, progress=progress))
     print(f"[{TAG}] model: {model}")
-    common = {"plan": dataclasses.asdict(plan), "seed": seed, "model": model}
+    # A stage's identity is what its result depends on, not the whole plan: changing the SFT settings
+    # redoes the SFT stages and keeps, say, a finished self-consistency run.
+    evaluation = {"num_envs": plan.num_envs, "seeds": list(plan.seeds), "env_kwargs": plan.env_kwargs,
+                  "batch_size": plan.batch_size}  # fmt: skip
+    common = {"evaluation": evaluation, "seed": seed, "model": model}
     evaluated: dict[str, Path] = {}
+    mechanism_options = {
+        "epsilon-greedy": {"epsilon": plan.epsilon},
+        "self-consistency": {"k": plan.self_consistency_k},
+    }
 
     def eval_stage(name: str, build: Callable[[], Any], mechanisms: tuple[str, ...] = (), **settings) -> None:
-        options = {
-            "epsilon-greedy": {"epsilon": plan.epsilon},
-            "self-consistency": {"k": plan.self_consistency_k},
-        }
+        options = {m: mechanism_options[m] for m in mechanisms if m in mechanism_options}
 
         def work(folder: Path) -> None:
             agent, env_kwargs = apply_mechanisms(
-                build(), mechanisms, env_kwargs=plan.env_kwargs, seed=seed,
-                options={m: options[m] for m in mechanisms if m in options},
+                build(), mechanisms, env_kwargs=plan.env_kwargs, seed=seed, options=options
             )  # fmt: skip
             steps = evaluate(BANDIT_ENV, agent, num_envs=plan.num_envs, seeds=list(plan.seeds),
                              env_kwargs=env_kwargs, agent_name=name, progress=progress)  # fmt: skip
@@ -173,11 +177,10 @@ def run_compare(
                 steps, folder, meta={"stage": name, "env": BANDIT_ENV, "env_kwargs": env_kwargs, **settings}
             )
 
-        evaluated[name] = run_stage(
-            out, name, {**common, **settings, "mechanisms": list(mechanisms)}, work, tag=TAG
-        )
+        identity = {**common, **settings, "mechanisms": list(mechanisms), "options": options}
+        evaluated[name] = run_stage(out, name, identity, work, tag=TAG)
 
-    def rlft_stage(name: str, max_new_tokens: int, **fields: Any) -> str:
+    def rlft_stage(name: str, max_new_tokens: int, **fields: Any) -> tuple[str, dict[str, Any]]:
         config = {"env_id": BANDIT_ENV, "env_kwargs": plan.env_kwargs, "model": model, "seed": seed,
                   "max_new_tokens": max_new_tokens, **plan.rlft, **fields}  # fmt: skip
 
@@ -186,9 +189,10 @@ def run_compare(
 
             train(RLFTConfig(**{**config, "out": str(folder), "progress": progress}))
 
-        return str(run_stage(out, name, {**common, "config": config}, work, tag=TAG) / "final_model")
+        folder = run_stage(out, name, {**common, "config": config}, work, tag=TAG)
+        return str(folder / "final_model"), config
 
-    def sft_stage(name: str, mode: str) -> tuple[str, int]:
+    def sft_stage(name: str, mode: str) -> tuple[str, int, dict[str, Any]]:
         config = {"env_id": BANDIT_ENV, "env_kwargs": plan.env_kwargs, "model": model, "seed": seed,
                   "mode": mode, "max_new_tokens": plan.max_new_tokens, **plan.sft}  # fmt: skip
 
@@ -199,7 +203,7 @@ def run_compare(
 
         folder = run_stage(out, name, {**common, "config": config}, work, tag=TAG)
         longest = json.loads((folder / "sft.json").read_text())["answer_tokens_max"]
-        return str(folder / "final_model"), max(plan.max_new_tokens, longest + 8)
+        return str(folder / "final_model"), max(plan.max_new_tokens, longest + 8), config
 
     G = plan.max_new_tokens
     wanted = [m for m in METHODS if m not in skip]
@@ -217,28 +221,28 @@ def run_compare(
             eval_stage(mechanism, build, (mechanism,), max_new_tokens=G, temperature=temperature)
     for name, train_name, bonus in (("rlft", "rlft-train", 0.0), ("exploration-bonus", "bonus-train", None)):
         if name in wanted:
-            tuned = rlft_stage(
+            tuned, config = rlft_stage(
                 train_name, G, exploration_bonus=plan.exploration_bonus if bonus is None else bonus
             )
-            eval_stage(name, _llm(tuned, plan, seed, max_new_tokens=G), max_new_tokens=G, trained=tuned)
+            # the training config too: a retrained model in the same folder is another model
+            eval_stage(name, _llm(tuned, plan, seed, max_new_tokens=G), max_new_tokens=G, trained=tuned,
+                       training=config)
     for name, mode in (("sft-bc", "behaviour"), ("sft-tc", "thought")):
         if name in wanted:
-            tuned, budget = sft_stage(f"{name}-train", mode)
-            eval_stage(
-                name, _llm(tuned, plan, seed, max_new_tokens=budget), max_new_tokens=budget, trained=tuned
-            )
+            tuned, budget, config = sft_stage(f"{name}-train", mode)
+            eval_stage(name, _llm(tuned, plan, seed, max_new_tokens=budget), max_new_tokens=budget,
+                       trained=tuned, training=config)
     budget_runs: dict[int, str] = {}
     for budget in plan.budgets if "budget" in wanted else ():
         name = f"budget-G{budget}"
-        target = model
+        target, training = model, None
         if plan.budget_mode == "rlft":
-            target = rlft_stage(f"{name}-train", budget)
+            target, training = rlft_stage(f"{name}-train", budget)
         elif budget == G and "base" in evaluated:
             budget_runs[budget] = "base"  # the same run as the base stage
             continue
-        eval_stage(
-            name, _llm(target, plan, seed, max_new_tokens=budget), max_new_tokens=budget, trained=target
-        )
+        eval_stage(name, _llm(target, plan, seed, max_new_tokens=budget), max_new_tokens=budget,
+                   trained=target, training=training)
         budget_runs[budget] = name
     return write_comparison(out, evaluated, budget_runs, plan=plan, model=model)
 

@@ -61,6 +61,13 @@ def test_compare_end_to_end_and_rerun_reuses_stages(tmp_path, capsys):
     assert "running" not in again and again.count("finished earlier, reused") >= 18
     pd.testing.assert_frame_equal(pd.read_csv(out / "comparison.csv"), table)
 
+    # other SFT settings redo the SFT stages and their evaluations, and nothing else
+    sft_at = args.index("--sft") + 1
+    assert main([*args[:sft_at], '{"data_num_envs": 2, "batch_episodes": 1}', *args[sft_at + 1:]]) == 0
+    third = capsys.readouterr().out
+    redone = {line.split()[1].rstrip(":") for line in third.splitlines() if line.endswith(": running")}
+    assert redone == {"sft-bc-train", "sft-bc", "sft-tc-train", "sft-tc"}
+
 
 def test_unknown_skip_is_refused(tmp_path):
     with pytest.raises(ValueError, match="cannot skip"):
