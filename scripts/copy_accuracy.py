@@ -175,7 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     from agents.llm import LLMPolicy
 
     torch.set_num_threads(2)
-    policy = LLMPolicy.from_pretrained(args.model or str(ensure_base_model("default")), max_new_tokens=8)
+    folder = args.model or str(ensure_base_model("default"))
+    info = Path(folder) / "pretrain_info.json"
+    config = json.loads(info.read_text()).get("config", {}) if info.is_file() else {}
+    means_format = config.get("means_format", "list")
+    if means_format != "list":
+        parser.error(f"{folder} writes its means as means_format={means_format!r}; these teacher-forced "
+                     "scores feed the plain NAME=MEAN list it was not trained to continue (use "
+                     "scripts/base_model_criteria.py for it)")
+    policy = LLMPolicy.from_pretrained(folder, max_new_tokens=8)
     policy.model.eval()
     result = {}
     for kind in (["bare", "full"] if args.prompts == "both" else [args.prompts]):

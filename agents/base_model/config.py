@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from agents.base_model.demonstrators import MEANS_FORMATS
 from agents.base_model.episodes import COPY_DOCUMENTS
 
 
@@ -72,6 +73,10 @@ class BaseModelConfig:
             always exploit the best mean).
         summary_share: the share of the main mixture's default-prompt bandit decisions asked with the
             paper's context summary (per-arm counts and means after the history); 0.1 originally.
+        means_format: how the CoT answers of the warm-up and main phases write the means
+            (:func:`~agents.base_model.demonstrators.means_block`): ``"list"`` (``NAME=MEAN`` lines) or
+            ``"running_max"`` (each line also carries the best arm so far); the copy phase keeps
+            the list.
         reading_warmup_steps: the next this-many steps (the first ones when ``copy_steps`` is 0) train
             on the reading warm-up only (short bandit histories, chain-of-thought answers; see
             :mod:`agents.base_model.episodes`).
@@ -121,6 +126,7 @@ class BaseModelConfig:
     informative_decision_share: float = 0.0
     max_stickiness: float = 0.4
     summary_share: float = 0.1
+    means_format: str = "list"
     lr: float = 3e-3
     later_lr: float | None = None
     warmup_steps: int = 30
@@ -178,6 +184,8 @@ class BaseModelConfig:
             raise ValueError(f"copy_own_schedule must be True or False, got {self.copy_own_schedule!r}")
         if self.copy_documents not in COPY_DOCUMENTS:
             raise ValueError(f"copy_documents must be one of {COPY_DOCUMENTS}, got {self.copy_documents!r}")
+        if self.means_format not in MEANS_FORMATS:
+            raise ValueError(f"means_format must be one of {list(MEANS_FORMATS)}, got {self.means_format!r}")
         if not isinstance(self.batch_episodes, bool):
             raise ValueError(f"batch_episodes must be True or False, got {self.batch_episodes!r}")
         if isinstance(self.data_workers, bool) or not isinstance(self.data_workers, int) \

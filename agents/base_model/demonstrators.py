@@ -192,16 +192,37 @@ def _fmt(x: float) -> str:
     return "inf" if math.isinf(x) else f"{x:.2f}"
 
 
-def means_block(action_names: Sequence[str], counts: np.ndarray, sums: np.ndarray) -> str:
+#: How the worked means of a CoT answer are written (``BaseModelConfig.means_format``).
+MEANS_FORMATS = ("list", "running_max")
+
+
+def means_block(
+    action_names: Sequence[str], counts: np.ndarray, sums: np.ndarray, *, means_format: str = "list"
+) -> str:
     """The worked part of a CoT answer: one ``NAME=MEAN`` line per tried arm, in label order.
 
     Means are printed like the history's rewards (:func:`textrl_envs.bandit_text.format_reward`), so
     a number the model writes is made of the same tokens as the numbers it reads. With no arm
     tried yet the block is ``"Means: none"``.
+
+    ``means_format="running_max"`` appends the best arm so far and its mean to every line
+    (``green=0.5 best "red"=0.54``), so that finding the best arm is one comparison per line, of the
+    mean just written with the previous line's best, instead of one comparison of all the means at
+    the decision; the last line's best is :func:`greedy_arm` (ties: the first in label order).
     """
+    if means_format not in MEANS_FORMATS:
+        raise ValueError(f"means_format must be one of {list(MEANS_FORMATS)}, got {means_format!r}")
     means = empirical_means(counts, sums)
-    lines = [f"{name}={format_reward(float(m))}" for name, m in zip(action_names, means, strict=True)
-             if not math.isnan(m)]
+    lines, best = [], None
+    for arm, (name, m) in enumerate(zip(action_names, means, strict=True)):
+        if math.isnan(m):
+            continue
+        line = f"{name}={format_reward(float(m))}"
+        if means_format == "running_max":
+            if best is None or m > means[best]:
+                best = arm
+            line += f' best "{action_names[best]}"={format_reward(float(means[best]))}'
+        lines.append(line)
     return "Means:\n" + "\n".join(lines) if lines else "Means: none"
 
 
@@ -214,6 +235,7 @@ def bandit_answer(
     prompt_style: str = "default",
     counts: np.ndarray | None = None,
     sums: np.ndarray | None = None,
+    means_format: str = "list",
 ) -> str:
     """The answer text for a bandit decision: worked rationale (CoT / UCB prompt) then ``ACTION=<name>``.
 
@@ -225,6 +247,7 @@ def bandit_answer(
     (``inf`` = untried), whatever ``kind`` the action was: the rationale is right, the action follows
     the demonstrator (mostly greedy), the knowing-doing gap the data teaches.
     The arm name in the decision line is quoted so it is the same token as in ``ACTION=name``.
+    ``means_format`` is :func:`means_block`'s.
     The answer starts without a separator; the data module puts it on a new line after the prompt.
     """
     if kind not in BANDIT_KINDS:
@@ -250,7 +273,7 @@ def bandit_answer(
             "UCB picks the arm with the highest mean + sqrt(1 / count); untried arms first.\n"
             f"<ucb_values>\n{pairs}\n</ucb_values>\n{decision} ACTION={name}"
         )
-    return f"{means_block(action_names, counts, sums)}\n{decision} ACTION={name}"
+    return f"{means_block(action_names, counts, sums, means_format=means_format)}\n{decision} ACTION={name}"
 
 
 def winning_moves(board: Sequence[int], player: int = 1) -> list[int]:

@@ -130,6 +130,7 @@ def sample_bandit_episode(
     informative_share: float = 0.0,
     max_stickiness: float = 0.4,
     summary_share: float = 0.1,
+    means_format: str = "list",
 ) -> Episode:
     """A TextBandit-v0 episode of a demonstrator, with up to ``max_decisions`` of its decisions.
 
@@ -149,7 +150,8 @@ def sample_bandit_episode(
     ``max_stickiness`` bounds the demonstrators' stickiness to the most pulled arm (0: none), and
     ``informative_share`` > 0 trains every step where the exploited best mean is not the most pulled
     arm (:func:`informative_steps`) and fewer others, so that those steps make about that share of
-    the decisions before the last (see ``_decision_steps``).
+    the decisions before the last (see ``_decision_steps``). ``means_format`` is how the CoT answers
+    write their means (:func:`~agents.base_model.demonstrators.means_block`).
     """
     for name, share in (("informative_share", informative_share), ("summary_share", summary_share)):
         if not 0.0 <= share <= 1.0:
@@ -198,7 +200,7 @@ def sample_bandit_episode(
             history_window=window, prompt_style=style, context_summary=summary,
         ))
         answers.append("\n" + bandit_answer(arm, kind, names, cot=cot, prompt_style=style,
-                                            counts=counts_t, sums=sums_t))
+                                            counts=counts_t, sums=sums_t, means_format=means_format))
     return Episode(prompts, answers, "bandit")
 
 
@@ -239,7 +241,11 @@ def sample_copy_episode(rng: np.random.Generator, max_decisions: int = 16) -> Ep
 
 
 def sample_lookup_document(
-    rng: np.random.Generator, *, full_prompt_share: float = 0.0, max_pulls: int = 1
+    rng: np.random.Generator,
+    *,
+    full_prompt_share: float = 0.0,
+    max_pulls: int = 1,
+    means_format: str = "list",
 ) -> Episode:
     """A one-decision lookup document: ``k ~ U{1..10}`` distinct arms pulled (once each), then the answer.
 
@@ -253,7 +259,8 @@ def sample_lookup_document(
     (the bare documents' stream is unchanged). ``max_pulls > 1``: each tried arm is pulled
     ``U{1..max_pulls}`` times, independently of its mean, in a shuffled order, so that the most pulled
     arm is no guide to the best one (a model that answers by pull counts, the frequency bias, is
-    wrong here) and the written means are averages; 1 draws nothing more from ``rng``.
+    wrong here) and the written means are averages; 1 draws nothing more from ``rng``. ``means_format``:
+    how the answer writes the means (:func:`~agents.base_model.demonstrators.means_block`).
 
     How it differs from :func:`sample_copy_episode`, each difference taken from a pilot in which a
     small model learned the name-to-value lookup abruptly (issue 12, README "Lookup documents"): one
@@ -285,7 +292,7 @@ def sample_lookup_document(
         prompt = "\n".join(bt.history_line(t, names[arm], reward, "gaussian")
                            for t, (arm, reward) in enumerate(history))
     answer = "\n" + bandit_answer(greedy_arm(counts, sums), "greedy", names, cot=True,
-                                  counts=counts, sums=sums)
+                                  counts=counts, sums=sums, means_format=means_format)
     return Episode([prompt], [answer], "copy", history_loss=False)
 
 
@@ -332,6 +339,7 @@ def sample_episode(
     informative_share: float = 0.0,
     max_stickiness: float = 0.4,
     summary_share: float = 0.1,
+    means_format: str = "list",
 ) -> Episode:
     """A tic-tac-toe game with probability ``tictactoe_fraction``, else a bandit episode.
 
@@ -342,7 +350,9 @@ def sample_episode(
     drawn first with probability ``lookup_share`` (0: no draw, the stream is as without it), shown in
     the full prompt with probability ``lookup_full_prompt_share``, each tried arm pulled up to
     ``lookup_max_pulls`` times. ``informative_share``, ``max_stickiness`` and ``summary_share`` go to
-    the bandit episodes (warm-up and main; :func:`sample_bandit_episode`).
+    the bandit episodes (warm-up and main; :func:`sample_bandit_episode`). ``means_format`` is how
+    the answers of the warm-up and main phases write their means, lookups included; the copy
+    curriculum keeps the plain list (it teaches the lookup; the comparison comes after).
     """
     if copy and warmup:
         raise ValueError("an episode is either a copy-curriculum or a warm-up one, not both")
@@ -358,9 +368,9 @@ def sample_episode(
         return sample_copy_episode(rng, max_decisions)
     if lookup_share > 0 and rng.random() < lookup_share:
         return sample_lookup_document(rng, full_prompt_share=lookup_full_prompt_share,
-                                      max_pulls=lookup_max_pulls)
+                                      max_pulls=lookup_max_pulls, means_format=means_format)
     levers = {"informative_share": informative_share, "max_stickiness": max_stickiness,
-              "summary_share": summary_share}
+              "summary_share": summary_share, "means_format": means_format}
     if warmup:
         return sample_bandit_episode(rng, max_decisions, warmup=True, **levers)
     if rng.random() < tictactoe_fraction:

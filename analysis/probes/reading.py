@@ -39,7 +39,9 @@ from analysis.probes._common import (
 from textrl_envs.bandit_text import arm_names, render_bandit_prompt
 
 READING_COLUMNS = ("k", "prompt_id", "answer", "action", "best", "named_tried", "named_best", "worked_best")
-_WRITTEN = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=\s*(-?\d+(?:\.\d+)?)\s*$", re.MULTILINE)
+# NAME=VALUE lines, optionally followed by the running best (the base model's ``means_format="running_max"``:
+# ``green=0.5 best "red"=0.54``); the value read is the one right after NAME=
+_WRITTEN = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=\s*(-?\d+(?:\.\d+)?)(?:\s+best\s.*)?\s*$", re.MULTILINE)
 
 
 def make_reading_prompts(

@@ -82,6 +82,32 @@ def test_worked_values_are_scored_apart_from_the_action() -> None:
     assert "worked-best" in format_reading_scores(scores)
 
 
+class RunningMaxAgent:
+    """Writes the base model's running-max lines (``NAME=VALUE best "X"=V``) with a planted value for
+    the *first* tried arm (larger than every reward), and a wrong best on every line."""
+
+    def act(self, observations, infos, env_ids):
+        answers = []
+        for obs in observations:
+            lines = re.findall(r"^Step=\d+ Action=(\S+) Reward=(\S+)$", obs, re.M)
+            first = lines[0][0]
+            in_label_order = sorted(lines, key=lambda line: NAMES.index(line[0]))
+            written = [(n, "99" if n == first else r) for n, r in in_label_order]
+            last = written[-1][0]
+            answers.append("Means:\n" + "\n".join(f'{n}={v} best "{last}"=0.1' for n, v in written)
+                           + f"\nACTION={last}")
+        return answers
+
+
+def test_running_max_lines_are_read_by_their_first_value() -> None:
+    # the written value is the one right after NAME=, whatever the line's "best" part says: the planted
+    # 99 makes the first tried arm the worked best, which is the true best in about 1/k of prompts
+    results = reading(RunningMaxAgent(), ks=(3,), n_prompts=300, progress=False)
+    scores = reading_scores(results)
+    worked = scores["worked_best"].iloc[0]
+    assert not np.isnan(worked) and abs(worked - 1 / 3) < 4 * np.sqrt(2 / 9 / 300)
+
+
 def test_errors() -> None:
     with pytest.raises(ValueError, match=r"k must be in \[2, n_arms=10\]"):
         make_reading_prompts(11, 3)

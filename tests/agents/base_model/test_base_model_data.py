@@ -347,6 +347,35 @@ def test_summary_share_sets_how_often_default_prompts_carry_the_context_summary(
         sample_bandit_episode(rng, summary_share=-0.5)
 
 
+def test_running_max_means_carry_the_best_arm_so_far() -> None:
+    from agents.base_model.demonstrators import means_block
+
+    names = ["red", "green", "blue", "yellow"]
+    counts, sums = np.array([1, 2, 0, 1]), np.array([0.54, 1.0, 0.0, 0.79])  # green 0.5
+    assert means_block(names, counts, sums, means_format="running_max") == (
+        'Means:\nred=0.54 best "red"=0.54\ngreen=0.5 best "red"=0.54\nyellow=0.79 best "yellow"=0.79'
+    )
+    # a tie keeps the first in label order, as greedy_arm does
+    tie = means_block(names, np.array([1, 1, 0, 0]), np.array([0.3, 0.3, 0.0, 0.0]),
+                      means_format="running_max")
+    assert tie.endswith('green=0.3 best "red"=0.3')
+    assert means_block(names, counts, sums) == "Means:\nred=0.54\ngreen=0.5\nyellow=0.79"
+    with pytest.raises(ValueError, match="means_format must be one of"):
+        means_block(names, counts, sums, means_format="sorted")
+    # the later phases write it (episodes and lookups), the copy curriculum keeps the list
+    rng = np.random.default_rng(4)
+    later = [sample_episode(rng, 0.0, 4, means_format="running_max", lookup_share=0.5) for _ in range(40)]
+    worked = [a for e in later for a in e.answers if a.startswith("\nMeans:\n")]
+    assert worked and all(" best " in a for a in worked)
+    assert {e.task for e in later} == {"bandit", "copy"}
+    copy = sample_episode(rng, 0.0, copy=True, copy_documents="lookups", means_format="running_max")
+    assert " best " not in copy.answers[0]
+    from agents.base_model.config import BaseModelConfig
+
+    with pytest.raises(ValueError, match="means_format must be one of"):
+        BaseModelConfig(means_format="table")
+
+
 def test_lookup_documents_train_no_history_actions(tokenizer) -> None:
     # the copy phase made of lookups: one branch per document, only answer tokens are targets
     seqs = training_sequences(tokenizer, seed=3, step=0, token_budget=1500, tictactoe_fraction=0.3,

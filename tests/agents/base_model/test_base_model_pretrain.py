@@ -240,7 +240,8 @@ def test_later_phase_lookups_reach_the_training_steps(tmp_path: Path, monkeypatc
 
     cfg = TINY.replace(steps=3, copy_steps=1, reading_warmup_steps=1, copy_documents="lookups",
                        lookup_share=1.0, lookup_full_prompt_share=1.0, lookup_max_pulls=2,
-                       informative_decision_share=0.5, max_stickiness=0.1, summary_share=0.7)
+                       informative_decision_share=0.5, max_stickiness=0.1, summary_share=0.7,
+                       means_format="running_max")
     seen = {}
 
     def capture(tokenizer, tokenizer_dir, step_kwargs, step, last_step, workers=0):
@@ -253,7 +254,8 @@ def test_later_phase_lookups_reach_the_training_steps(tmp_path: Path, monkeypatc
         pretrain(cfg, tmp_path / "run", seed=0, progress=False)
     tokenizer = seen["tokenizer"]
     assert all(seen[s]["informative_share"] == 0.5 and seen[s]["max_stickiness"] == 0.1
-               and seen[s]["summary_share"] == 0.7 for s in range(3))
+               and seen[s]["summary_share"] == 0.7 and seen[s]["means_format"] == "running_max"
+               for s in range(3))
     for step, opening in ((0, "Step=0 Action="), (1, "You are"), (2, "You are")):
         for seq in training_sequences(tokenizer, **seen[step]):
             assert seq.turns == [0]  # one-decision lookup documents only

@@ -87,3 +87,11 @@ def test_choice_rules_credit_only_the_rule_a_model_follows(script, tokenizer, pr
     # and 0 elsewhere
     hits = script.choice_rules(_RuleFollower(tokenizer, rule), tokenizer, prompts=prompts, n=12)
     assert hits == {**dict.fromkeys(script.RULES, 0), rule: 12, "prompts": 12}
+
+
+def test_a_running_max_model_is_refused_with_a_pointer(script, tmp_path, capsys):
+    # its pretrain_info.json says it writes running-max lines: the list-format scores would mislead
+    (tmp_path / "pretrain_info.json").write_text('{"config": {"means_format": "running_max"}}')
+    with pytest.raises(SystemExit):
+        script.main(["--model", str(tmp_path)])
+    assert "means_format='running_max'" in capsys.readouterr().err
