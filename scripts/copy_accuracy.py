@@ -42,11 +42,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 VALUE = re.compile(r"^[A-Za-z0-9_]+=(\S+)$", re.MULTILINE)
 
 
-def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(3, 4, 5)) -> dict:
+def copy_accuracy(
+    model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(3, 4, 5), order: str = "random"
+) -> dict:
     """Per-k teacher-forced accuracies on ``n`` prompts: ``value`` (every token of the value right),
     ``first`` (its first token), ``first_majority`` (always predicting the commonest first token),
-    ``rest`` (its later tokens), ``choice`` (the best-mean arm's name after ``Exploit "``), and the
-    number of ``values``."""
+    ``rest`` (its later tokens), ``choice`` (the best-mean arm's name after ``Exploit "``), the
+    number of ``values``, and ``top_choice`` / ``top_choice_share``: the name the model predicts
+    there most often, and in what share of the prompts. ``order="label"`` explores the first k
+    labels in label order (red, green, ...), as the environment's greedy decoders do; ``"random"``
+    k random arms in a random order."""
+    if order not in ("random", "label"):
+        raise ValueError(f"order must be 'random' or 'label', got {order!r}")
     import numpy as np
     import torch
 
@@ -58,10 +65,12 @@ def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(
     rng = np.random.default_rng([seed, 12])
     scores = {}
     for k in ks:
-        firsts, rests, values, truth_firsts, choices = [], [], [], [], []
+        firsts, rests, values, truth_firsts, choices, chosen = [], [], [], [], [], Counter()
         for _ in range(n):
             means = rng.uniform(0.0, 1.0, 10)
             tried = [int(a) for a in rng.permutation(10)[:k]]
+            if order == "label":  # the same draws, so the means and rewards match the random order's
+                tried = list(range(k))
             history = [(a, float(np.round(rng.normal(means[a], 1.0), 2))) for a in tried]
             if prompts == "bare":
                 lines = [history_line(t, names[a], r, "gaussian") for t, (a, r) in enumerate(history)]
@@ -90,6 +99,7 @@ def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(
                            enumerate(zip(enc["input_ids"], enc["offset_mapping"], strict=True))
                            if start < name_start + len(best) and end > name_start]
             choices.append(all(name_tokens))
+            chosen[tokenizer.decode([predicted[enc.char_to_token(name_start)]])] += 1
             for tokens in per_value:
                 firsts.append(tokens[0][0])
                 truth_firsts.append(tokens[0][1])
@@ -99,7 +109,8 @@ def copy_accuracy(model, tokenizer, *, prompts: str, n: int, seed: int = 0, ks=(
         scores[k] = {"first": float(np.mean(firsts)), "first_majority": majority,
                      "rest": float(np.mean(rests)) if rests else float("nan"),
                      "value": float(np.mean(values)), "choice": float(np.mean(choices)),
-                     "values": len(values)}
+                     "values": len(values), "top_choice": chosen.most_common(1)[0][0],
+                     "top_choice_share": chosen.most_common(1)[0][1] / n}
     return scores
 
 
@@ -162,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=60, help="prompts per k (default 60)")
     parser.add_argument("--prompts", choices=["bare", "full", "both"], default="both")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--order", choices=["random", "label"], default="random",
+                        help="explore k random arms (default) or the first k labels in label order")
     parser.add_argument("--rules", action="store_true",
                         help="also: which rule the choice follows on multi-pull histories (60 prompts)")
     parser.add_argument("--out", default=None, help="write the scores here as JSON")
@@ -187,11 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     policy.model.eval()
     result = {}
     for kind in (["bare", "full"] if args.prompts == "both" else [args.prompts]):
-        result[kind] = copy_accuracy(policy.model, policy.tokenizer, prompts=kind, n=args.n, seed=args.seed)
+        result[kind] = copy_accuracy(policy.model, policy.tokenizer, prompts=kind, n=args.n, seed=args.seed,
+                                     order=args.order)
         for k, s in result[kind].items():
             print(f"{kind:4s} k={k}: whole value {s['value']:.1%}  first token {s['first']:.1%} "
                   f"(always-the-commonest {s['first_majority']:.1%})  later tokens {s['rest']:.1%}  "
-                  f"({s['values']} values)  choice {s['choice']:.1%} (chance {1 / k:.1%})")
+                  f"({s['values']} values)  choice {s['choice']:.1%} (chance {1 / k:.1%}; names "
+                  f"{s['top_choice']!r} in {s['top_choice_share']:.0%})")
     rules = {}
     rule_kinds = ["bare", "full"] if args.prompts == "both" else [args.prompts]
     for kind in rule_kinds if args.rules else []:
@@ -200,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{rule} {rules[kind][rule]}" for rule in RULES))
     if args.out:
         Path(args.out).write_text(json.dumps({"model": args.model, "n": args.n, "seed": args.seed,
-                                              "scores": result, "rules": rules}, indent=2))
+                                              "order": args.order, "scores": result, "rules": rules},
+                                             indent=2))
     return 0
 
 

@@ -95,3 +95,19 @@ def test_a_running_max_model_is_refused_with_a_pointer(script, tmp_path, capsys)
     with pytest.raises(SystemExit):
         script.main(["--model", str(tmp_path)])
     assert "means_format='running_max'" in capsys.readouterr().err
+
+
+def test_label_order_histories_and_the_name_a_model_prefers(script, tokenizer):
+    # label order: the oracle still chooses right; a model that always says "green" is reported as
+    # naming green in every prompt, and is right only where green is the best of red, green, blue
+    vocab = len(tokenizer)
+    perfect = script.copy_accuracy(_Oracle(vocab), tokenizer, prompts="full", n=6, ks=(3,), order="label")
+    assert perfect[3]["choice"] == 1.0 and perfect[3]["top_choice_share"] >= 1 / 6
+    green = tokenizer("green", add_special_tokens=False)["input_ids"][0]
+    fixed = script.copy_accuracy(_Constant(vocab, green), tokenizer, prompts="full", n=30, ks=(3,),
+                                 order="label")
+    assert fixed[3]["top_choice"] == "green" and fixed[3]["top_choice_share"] == 1.0
+    # right where green is the best of three: Binomial(30, 1/3) / 30, sd 0.086; a 3-sd band
+    assert abs(fixed[3]["choice"] - 1 / 3) < 3 * 0.086
+    with pytest.raises(ValueError, match="order must be"):
+        script.copy_accuracy(_Oracle(vocab), tokenizer, prompts="full", n=1, order="sorted")
