@@ -25,9 +25,10 @@ exploits by *name* rather than by reward (it does not read its context). It will
 CPU cores), ``"longcopy"`` (the copyreader with a 2600-step copy phase on its own learning-rate cycle:
 96 min), ``"lookupreader"`` (0.9 M parameters; its copy phase is one-decision lookup documents,
 :func:`.episodes.sample_lookup_document`; the config fields ``lookup_share``,
-``lookup_full_prompt_share``, ``lookup_max_pulls`` and ``later_lr`` keep lookups in the later phases,
-levers measured in the README), ``"quick"`` (about a minute on 2 CPU cores, the format only:
-tests and ``demo --quick``) and ``"gpu"`` (larger, bf16 on CUDA). Built
+``lookup_full_prompt_share``, ``lookup_max_pulls`` and ``later_lr`` keep lookups in the later phases;
+``informative_decision_share``, ``max_stickiness``, ``summary_share`` and ``means_format`` reshape the
+mixture against the frequency bias: levers measured in the README), ``"quick"`` (about a minute on
+2 CPU cores, the format only: tests and ``demo --quick``) and ``"gpu"`` (larger, bf16 on CUDA). Built
 sizes are cached in ``$TEXTRL_CACHE`` or ``~/.cache/textrl``, folder ``base-model-<size>-v3``.
 
 The recipe imitates demonstrators that *read* their context (they work out each tried arm's mean

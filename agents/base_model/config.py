@@ -75,8 +75,8 @@ class BaseModelConfig:
             paper's context summary (per-arm counts and means after the history); 0.1 originally.
         means_format: how the CoT answers of the warm-up and main phases write the means
             (:func:`~agents.base_model.demonstrators.means_block`): ``"list"`` (``NAME=MEAN`` lines) or
-            ``"running_max"`` (each line also carries the best arm so far); the copy phase keeps
-            the list.
+            ``"running_max"`` (each line also carries the best arm so far).
+        copy_means_format: the same for the copy phase's answers.
         reading_warmup_steps: the next this-many steps (the first ones when ``copy_steps`` is 0) train
             on the reading warm-up only (short bandit histories, chain-of-thought answers; see
             :mod:`agents.base_model.episodes`).
@@ -127,6 +127,7 @@ class BaseModelConfig:
     max_stickiness: float = 0.4
     summary_share: float = 0.1
     means_format: str = "list"
+    copy_means_format: str = "list"
     lr: float = 3e-3
     later_lr: float | None = None
     warmup_steps: int = 30
@@ -184,8 +185,10 @@ class BaseModelConfig:
             raise ValueError(f"copy_own_schedule must be True or False, got {self.copy_own_schedule!r}")
         if self.copy_documents not in COPY_DOCUMENTS:
             raise ValueError(f"copy_documents must be one of {COPY_DOCUMENTS}, got {self.copy_documents!r}")
-        if self.means_format not in MEANS_FORMATS:
-            raise ValueError(f"means_format must be one of {list(MEANS_FORMATS)}, got {self.means_format!r}")
+        for field in ("means_format", "copy_means_format"):
+            value = getattr(self, field)
+            if value not in MEANS_FORMATS:
+                raise ValueError(f"{field} must be one of {list(MEANS_FORMATS)}, got {value!r}")
         if not isinstance(self.batch_episodes, bool):
             raise ValueError(f"batch_episodes must be True or False, got {self.batch_episodes!r}")
         if isinstance(self.data_workers, bool) or not isinstance(self.data_workers, int) \

@@ -204,7 +204,9 @@ def sample_bandit_episode(
     return Episode(prompts, answers, "bandit")
 
 
-def sample_copy_episode(rng: np.random.Generator, max_decisions: int = 16) -> Episode:
+def sample_copy_episode(
+    rng: np.random.Generator, max_decisions: int = 16, *, means_format: str = "list"
+) -> Episode:
     """A copy-curriculum episode: bare history lines where every tried arm was pulled once.
 
     The demonstrator explores ``n ~ U{2..k}`` distinct arms in a random order, one pull each, then
@@ -232,7 +234,8 @@ def sample_copy_episode(rng: np.random.Generator, max_decisions: int = 16) -> Ep
         arm, kind = demonstrator.act(counts, sums, rng)
         if t in steps:
             prompts.append("\n".join(lines))
-            answers.append("\n" + bandit_answer(arm, kind, names, cot=True, counts=counts, sums=sums))
+            answers.append("\n" + bandit_answer(arm, kind, names, cot=True, counts=counts, sums=sums,
+                                                means_format=means_format))
         reward = pull_arm(rng, float(means[arm]), "gaussian", GAUSSIAN_SIGMA[noise])
         lines.append(bt.history_line(t, names[arm], reward, "gaussian"))
         counts[arm] += 1
@@ -340,6 +343,7 @@ def sample_episode(
     max_stickiness: float = 0.4,
     summary_share: float = 0.1,
     means_format: str = "list",
+    copy_means_format: str = "list",
 ) -> Episode:
     """A tic-tac-toe game with probability ``tictactoe_fraction``, else a bandit episode.
 
@@ -351,8 +355,8 @@ def sample_episode(
     the full prompt with probability ``lookup_full_prompt_share``, each tried arm pulled up to
     ``lookup_max_pulls`` times. ``informative_share``, ``max_stickiness`` and ``summary_share`` go to
     the bandit episodes (warm-up and main; :func:`sample_bandit_episode`). ``means_format`` is how
-    the answers of the warm-up and main phases write their means, lookups included; the copy
-    curriculum keeps the plain list (it teaches the lookup; the comparison comes after).
+    the answers of the warm-up and main phases write their means, lookups included;
+    ``copy_means_format`` the copy curriculum's.
     """
     if copy and warmup:
         raise ValueError("an episode is either a copy-curriculum or a warm-up one, not both")
@@ -364,8 +368,8 @@ def sample_episode(
             raise ValueError(f"{name} must be in [0, 1], got {share!r}")
     if copy:
         if copy_documents == "lookups":
-            return sample_lookup_document(rng)
-        return sample_copy_episode(rng, max_decisions)
+            return sample_lookup_document(rng, means_format=copy_means_format)
+        return sample_copy_episode(rng, max_decisions, means_format=copy_means_format)
     if lookup_share > 0 and rng.random() < lookup_share:
         return sample_lookup_document(rng, full_prompt_share=lookup_full_prompt_share,
                                       max_pulls=lookup_max_pulls, means_format=means_format)

@@ -259,7 +259,7 @@ def pretrain(
                     lookup_max_pulls=config.lookup_max_pulls,
                     informative_share=config.informative_decision_share,
                     max_stickiness=config.max_stickiness, summary_share=config.summary_share,
-                    means_format=config.means_format)
+                    means_format=config.means_format, copy_means_format=config.copy_means_format)
 
     def forward_loss(sequences: list, n_targets: int) -> torch.Tensor:
         batch = collate(sequences, pad_id=tokenizer.pad_token_id, device=device).to(device)

@@ -370,10 +370,15 @@ def test_running_max_means_carry_the_best_arm_so_far() -> None:
     assert {e.task for e in later} == {"bandit", "copy"}
     copy = sample_episode(rng, 0.0, copy=True, copy_documents="lookups", means_format="running_max")
     assert " best " not in copy.answers[0]
+    for documents in ("lookups", "episodes"):  # copy_means_format is the copy curriculum's own
+        copy = sample_episode(rng, 0.0, copy=True, copy_documents=documents, copy_means_format="running_max")
+        assert all(" best " in a for a in copy.answers)
     from agents.base_model.config import BaseModelConfig
 
     with pytest.raises(ValueError, match="means_format must be one of"):
         BaseModelConfig(means_format="table")
+    with pytest.raises(ValueError, match="copy_means_format must be one of"):
+        BaseModelConfig(copy_means_format="table")
 
 
 def test_lookup_documents_train_no_history_actions(tokenizer) -> None:
