@@ -259,6 +259,24 @@ def test_lookup_share_mixes_lookup_documents_into_the_later_phases() -> None:
         BaseModelConfig(lookup_full_prompt_share=-0.1)
 
 
+def test_the_levers_defaults_draw_the_data_of_earlier_versions() -> None:
+    # sha256 of 400 documents (main, warm-up, lookup, copy) computed with the code before the
+    # informative / stickiness / summary / means-format levers existed (commit 8242ae4): at their
+    # defaults the levers must not change one character or one draw of the stream
+    import hashlib
+    import json
+
+    documents = []
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        for options in ({"warmup": False}, {"warmup": True}, {"copy": True, "copy_documents": "lookups"},
+                        {"copy": True}):
+            episode = sample_episode(rng, 0.25, 16, **options)
+            documents.append((episode.prompts, episode.answers))
+    digest = hashlib.sha256(json.dumps(documents).encode()).hexdigest()
+    assert digest == "8667494de1860abc93c1828bb92d915c457755d1b81acb12d07053e561503623"
+
+
 def test_informative_steps_by_hand() -> None:
     # green (1 pull, mean 0.9) beats red (3 pulls, mean 0.5): exploiting green is informative; the
     # same arm exploited where it is also the most pulled is not, nor is an explore or a "stay"
