@@ -69,7 +69,7 @@ def copy_accuracy(
         for _ in range(n):
             means = rng.uniform(0.0, 1.0, 10)
             tried = [int(a) for a in rng.permutation(10)[:k]]
-            if order == "label":  # the same draws, so the means and rewards match the random order's
+            if order == "label":  # the permutation is still drawn: the stream stays aligned with "random"
                 tried = list(range(k))
             history = [(a, float(np.round(rng.normal(means[a], 1.0), 2))) for a in tried]
             if prompts == "bare":
