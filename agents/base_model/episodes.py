@@ -79,6 +79,13 @@ def _pick(rng: np.random.Generator, options: dict) -> object:
     return keys[int(rng.choice(len(keys), p=p / p.sum()))]
 
 
+def _check_shares(**shares: float) -> None:
+    """Raise a ``ValueError`` naming the first keyword whose value is not a share in [0, 1]."""
+    for name, share in shares.items():
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {share!r}")
+
+
 def informative_steps(states: list[tuple[np.ndarray, np.ndarray, int, str]]) -> list[int]:
     """Steps where the demonstrator exploits the best mean and that arm is not the most pulled one.
 
@@ -153,9 +160,7 @@ def sample_bandit_episode(
     the decisions before the last (see ``_decision_steps``). ``means_format`` is how the CoT answers
     write their means (:func:`~agents.base_model.demonstrators.means_block`).
     """
-    for name, share in (("informative_share", informative_share), ("summary_share", summary_share)):
-        if not 0.0 <= share <= 1.0:
-            raise ValueError(f"{name} must be in [0, 1], got {share!r}")
+    _check_shares(informative_share=informative_share, summary_share=summary_share)
     k = int(_pick(rng, {10: 0.7, 5: 0.15, 20: 0.15}))
     distribution = "gaussian" if warmup else str(_pick(rng, {"gaussian": 0.85, "bernoulli": 0.15}))
     if distribution == "gaussian":
@@ -362,10 +367,7 @@ def sample_episode(
         raise ValueError("an episode is either a copy-curriculum or a warm-up one, not both")
     if copy_documents not in COPY_DOCUMENTS:
         raise ValueError(f"copy_documents must be one of {COPY_DOCUMENTS}, got {copy_documents!r}")
-    shares = {"lookup_share": lookup_share, "lookup_full_prompt_share": lookup_full_prompt_share}
-    for name, share in shares.items():
-        if not 0.0 <= share <= 1.0:
-            raise ValueError(f"{name} must be in [0, 1], got {share!r}")
+    _check_shares(lookup_share=lookup_share, lookup_full_prompt_share=lookup_full_prompt_share)
     if copy:
         if copy_documents == "lookups":
             return sample_lookup_document(rng, means_format=copy_means_format)
