@@ -18,6 +18,9 @@ longcopy      the copyreader's model; 4400 steps: copy curriculum 2600    96 min
 lookupreader  d=128, 4 layers, vocab ~1k, 0.9 M parameters, 4300 steps:   46 min on 2 CPU cores (measured)
               copy phase of 2500 one-decision lookup documents,
               reading warm-up 700, mixture 1100
+numreader     the lookupreader's phases with whole-number tokens          measured in the README (issue 12)
+              whose embeddings start from their values (vocab ~3.1k,
+              1.2 M parameters) and the best later-phase levers
 gpu           d=512, 8 layers, vocab ~1k, ~26 M parameters, 6000 steps     an hour or so on one GPU (bf16)
 ============  ==========================================================  ===================================
 
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 
 from agents.base_model.demonstrators import MEANS_FORMATS
 from agents.base_model.episodes import COPY_DOCUMENTS
+from agents.base_model.tokenizer import NUMBER_TOKENS
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,15 @@ class BaseModelConfig:
             (:func:`~agents.base_model.demonstrators.means_block`): ``"list"`` (``NAME=MEAN`` lines) or
             ``"running_max"`` (each line also carries the best arm so far).
         copy_means_format: the same for the copy phase's answers.
+        number_tokens: ``"split"`` (a reward is two tokens, ``-1`` ``.24``) or ``"whole"`` (a number
+            -9.99 ... 9.99 is one token; :mod:`agents.base_model.tokenizer`). ``"whole"`` needs a
+            ``vocab_size`` of about 3200.
+        number_value_init: write each number token's value into its initial embedding
+            (:mod:`agents.base_model.number_embedding`); meant for ``number_tokens="whole"``.
+        number_value_scale: the multiplier of those value features (0.05: smaller than the other
+            coordinates become in training; 0.5: about their size).
+        number_value_frozen: keep the value features fixed during pretraining (their gradient is
+            zeroed; without it AdamW washed them out in the ``numreader``'s copy phase).
         reading_warmup_steps: the next this-many steps (the first ones when ``copy_steps`` is 0) train
             on the reading warm-up only (short bandit histories, chain-of-thought answers; see
             :mod:`agents.base_model.episodes`).
@@ -128,6 +141,10 @@ class BaseModelConfig:
     summary_share: float = 0.1
     means_format: str = "list"
     copy_means_format: str = "list"
+    number_tokens: str = "split"
+    number_value_init: bool = False
+    number_value_scale: float = 0.05
+    number_value_frozen: bool = False
     lr: float = 3e-3
     later_lr: float | None = None
     warmup_steps: int = 30
@@ -189,6 +206,21 @@ class BaseModelConfig:
             value = getattr(self, field)
             if value not in MEANS_FORMATS:
                 raise ValueError(f"{field} must be one of {list(MEANS_FORMATS)}, got {value!r}")
+        if self.number_tokens not in NUMBER_TOKENS:
+            raise ValueError(f"number_tokens must be one of {list(NUMBER_TOKENS)}, got {self.number_tokens!r}")
+        if not isinstance(self.number_value_init, bool):
+            raise ValueError(f"number_value_init must be True or False, got {self.number_value_init!r}")
+        if not isinstance(self.number_value_frozen, bool):
+            raise ValueError(f"number_value_frozen must be True or False, got {self.number_value_frozen!r}")
+        if self.number_value_frozen and not self.number_value_init:
+            raise ValueError("number_value_frozen keeps the value features number_value_init writes: it "
+                             "needs number_value_init=True")
+        if isinstance(self.number_value_scale, bool) or not isinstance(self.number_value_scale, (int, float)) \
+                or not self.number_value_scale > 0:
+            raise ValueError(f"number_value_scale must be a number > 0, got {self.number_value_scale!r}")
+        if self.number_tokens == "whole" and self.vocab_size < 3200:
+            raise ValueError(f"number_tokens='whole' needs vocab_size >= 3200 (its 1999 numbers and their "
+                             f"prefixes), got {self.vocab_size}")
         if not isinstance(self.batch_episodes, bool):
             raise ValueError(f"batch_episodes must be True or False, got {self.batch_episodes!r}")
         if isinstance(self.data_workers, bool) or not isinstance(self.data_workers, int) \
@@ -266,6 +298,22 @@ BASE_MODEL_SIZES: dict[str, BaseModelConfig] = {
         steps=4300, tokens_per_step=4096, max_decisions=16, copy_steps=2500, copy_documents="lookups",
         copy_own_schedule=True, reading_warmup_steps=700, lr=3e-3, warmup_steps=50, min_lr_ratio=0.1,
         checkpoint_every=100, tokenizer_docs=3000, tictactoe_fraction=0.25, num_threads=2,
+    ),
+    # The lookupreader with every reward and mean one token whose embedding carries its value in 16
+    # coordinates kept fixed during pretraining (issue 12: comparing and averaging rewards split over
+    # BPE pieces was the step the small models never learned; with the features at 0.05 and free,
+    # AdamW washed them out and nothing changed), and the later-phase settings that kept most of the
+    # copy phase's comparison: lookups kept (half of them in the full prompt, arms pulled 1-3 times),
+    # a low second-cycle rate, greedy demonstrators without stickiness, informative decisions.
+    "numreader": BaseModelConfig(
+        name="numreader", vocab_size=3200, hidden_size=128, num_layers=4, num_heads=4,
+        intermediate_size=352,
+        steps=4300, tokens_per_step=4096, max_decisions=16, copy_steps=2500, copy_documents="lookups",
+        copy_own_schedule=True, reading_warmup_steps=700, lr=3e-3, later_lr=3e-4, warmup_steps=50,
+        min_lr_ratio=0.1, lookup_share=0.5, lookup_full_prompt_share=0.5, lookup_max_pulls=3,
+        informative_decision_share=0.5, max_stickiness=0.0, number_tokens="whole",
+        number_value_init=True, number_value_scale=0.5, number_value_frozen=True, checkpoint_every=100, tokenizer_docs=3000, tictactoe_fraction=0.25,
+        num_threads=2,
     ),
     "gpu": BaseModelConfig(
         name="gpu", vocab_size=1280, hidden_size=512, num_layers=8, num_heads=8, intermediate_size=1536,

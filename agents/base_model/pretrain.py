@@ -35,6 +35,7 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 from agents.base_model.config import BaseModelConfig, resolve_config
 from agents.base_model.data import tokenizer_corpus
 from agents.base_model.prefetch import step_batches
+from agents.base_model.number_embedding import freeze_number_features, init_number_embeddings
 from agents.base_model.tokenizer import train_tokenizer
 from agents.evaluation.io import atomic_write, write_json
 from agents.rlft.packing import collate
@@ -164,7 +165,7 @@ def _load_or_train_tokenizer(config: BaseModelConfig, out_dir: Path, seed: int, 
     if resume and (tok_dir / "tokenizer.json").is_file():
         return AutoTokenizer.from_pretrained(str(tok_dir))
     corpus = tokenizer_corpus(seed, config.tokenizer_docs, config.tictactoe_fraction)
-    tokenizer = train_tokenizer(corpus, config.vocab_size)
+    tokenizer = train_tokenizer(corpus, config.vocab_size, config.number_tokens)
     tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=".tokenizer-"))
     tokenizer.save_pretrained(str(tmp))
     if tok_dir.exists():
@@ -229,7 +230,12 @@ def pretrain(
 
     tokenizer = _load_or_train_tokenizer(config, out, seed, resume)
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(model_config(config, tokenizer)).to(device)
+    model = LlamaForCausalLM(model_config(config, tokenizer))
+    if config.number_value_init:
+        init_number_embeddings(model, tokenizer, config.number_value_scale)
+    model = model.to(device)
+    if config.number_value_frozen:
+        freeze_number_features(model, tokenizer)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     optimizer = torch.optim.AdamW(

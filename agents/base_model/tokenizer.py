@@ -20,6 +20,14 @@ Design, for short sequences on a CPU:
   such piece from -12 to 13 is a token. Longer digit runs (tic-tac-toe boards such as
   ``102000000``) stay single digits, one token per cell. Single punctuation marks and runs of
   whitespace are pieces too.
+- ``number_tokens="whole"`` (a lever of issue 12): a decimal number with one integer digit,
+  ``-9.99`` ... ``9.99``, is one token (``-1.24``, ``0.3``); :func:`whole_number_sheet` puts each one
+  in the training text often enough that BPE merges it whole. Every reward and mean the bandits
+  write then is one token, whose embedding can carry its value (see
+  :mod:`agents.base_model.number_embedding`): comparing two rewards is comparing two vectors, and an
+  attention head that averages an arm's reward tokens averages their values. Numbers with more
+  integer digits keep the split pieces. ``"split"`` (the default, and every model made before) is the
+  two-piece scheme above.
 - Byte-level on top (``ByteLevel`` without its own regex), so any text round-trips exactly and no
   character is ever unknown.
 - Special tokens: ``<|endoftext|>`` (EOS, ends every answer) and ``<|pad|>``. No BOS and no chat
@@ -43,6 +51,15 @@ PAD_TOKEN = "<|pad|>"
 PRETOKENIZE_PATTERN = (
     r" ?[A-Z][A-Za-z_]*=| ?[A-Za-z_]+|(?<![\d.])-?\d{1,3}(?!\d)|\.\d{1,2}(?!\d)|\d|\s+|[^A-Za-z_\d\s]"
 )
+# the same with, first, a whole decimal number of one integer digit and 1-2 decimals as one piece
+WHOLE_NUMBER_PATTERN = r"(?<![\d.])-?\d\.\d{1,2}(?!\d)|" + PRETOKENIZE_PATTERN
+#: how numbers are cut: ``"split"`` (whole number and fraction, two tokens) or ``"whole"`` (one token)
+NUMBER_TOKENS = ("split", "whole")
+
+
+def _reward_text(cents: int) -> str:
+    text = f"{cents / 100:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def number_sheet(low: int = -12, high: int = 13, repeats: int = 3) -> str:
@@ -53,19 +70,33 @@ def number_sheet(low: int = -12, high: int = 13, repeats: int = 3) -> str:
     """
     numbers = []
     for cents in range(low * 100, (high + 1) * 100):
-        text = f"{cents / 100:.2f}".rstrip("0").rstrip(".")
-        numbers.append("0" if text == "-0" else text)
+        numbers.append(_reward_text(cents))
         if -100 < cents < 0:  # "-0.37": the "-0" piece
             numbers.append(numbers[-1])
     return "\n".join(" ".join(numbers) for _ in range(repeats))
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+def whole_numbers() -> list[str]:
+    """Every number ``number_tokens="whole"`` makes one token: -9.99 ... 9.99 as rewards are written
+    (2 decimals, trailing zeros dropped, so ``1.5`` and ``-2``), 1999 strings."""
+    return [_reward_text(cents) for cents in range(-999, 1000)]
+
+
+def whole_number_sheet(repeats: int = 4) -> str:
+    """:func:`whole_numbers` ``repeats`` times, for the tokenizer's training text."""
+    return "\n".join(" ".join(whole_numbers()) for _ in range(repeats))
+
+
+def train_tokenizer(
+    texts: Iterable[str], vocab_size: int, number_tokens: str = "split"
+) -> PreTrainedTokenizerFast:
     """Train the BPE tokenizer on ``texts`` and wrap it for ``save_pretrained`` / ``AutoTokenizer``.
 
     Args:
         texts: training text (the generated prompts and answers).
-        vocab_size: target vocabulary size, special tokens included (>= 300).
+        vocab_size: target vocabulary size, special tokens included (>= 300). ``"whole"`` numbers
+            need about 2,100 more than ``"split"`` (their 1999 numbers and prefixes such as ``-1.``).
+        number_tokens: ``"split"`` or ``"whole"`` (see the module docstring).
 
     Returns:
         A ``PreTrainedTokenizerFast`` with ``eos_token`` and ``pad_token`` set and no BOS, whose
@@ -73,9 +104,13 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
     """
     if vocab_size < 300:
         raise ValueError(f"vocab_size must be >= 300 (256 bytes + specials), got {vocab_size}")
+    if number_tokens not in NUMBER_TOKENS:
+        raise ValueError(f"number_tokens must be one of {list(NUMBER_TOKENS)}, got {number_tokens!r}")
+    whole = number_tokens == "whole"
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(PRETOKENIZE_PATTERN), behavior="isolated"),
+        pre_tokenizers.Split(Regex(WHOLE_NUMBER_PATTERN if whole else PRETOKENIZE_PATTERN),
+                             behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
     tokenizer.decoder = decoders.ByteLevel()
@@ -86,7 +121,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator([*texts, number_sheet()], trainer=trainer)
+    sheets = [number_sheet(), whole_number_sheet()] if whole else [number_sheet()]
+    tokenizer.train_from_iterator([*texts, *sheets], trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         eos_token=EOS_TOKEN,
