@@ -207,7 +207,9 @@ class BaseModelConfig:
             if value not in MEANS_FORMATS:
                 raise ValueError(f"{field} must be one of {list(MEANS_FORMATS)}, got {value!r}")
         if self.number_tokens not in NUMBER_TOKENS:
-            raise ValueError(f"number_tokens must be one of {list(NUMBER_TOKENS)}, got {self.number_tokens!r}")
+            raise ValueError(
+                f"number_tokens must be one of {list(NUMBER_TOKENS)}, got {self.number_tokens!r}"
+            )
         if not isinstance(self.number_value_init, bool):
             raise ValueError(f"number_value_init must be True or False, got {self.number_value_init!r}")
         if not isinstance(self.number_value_frozen, bool):
@@ -215,8 +217,8 @@ class BaseModelConfig:
         if self.number_value_frozen and not self.number_value_init:
             raise ValueError("number_value_frozen keeps the value features number_value_init writes: it "
                              "needs number_value_init=True")
-        if isinstance(self.number_value_scale, bool) or not isinstance(self.number_value_scale, (int, float)) \
-                or not self.number_value_scale > 0:
+        scale = self.number_value_scale
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise ValueError(f"number_value_scale must be a number > 0, got {self.number_value_scale!r}")
         if self.number_tokens == "whole" and self.vocab_size < 3200:
             raise ValueError(f"number_tokens='whole' needs vocab_size >= 3200 (its 1999 numbers and their "
@@ -312,7 +314,8 @@ BASE_MODEL_SIZES: dict[str, BaseModelConfig] = {
         copy_own_schedule=True, reading_warmup_steps=700, lr=3e-3, later_lr=3e-4, warmup_steps=50,
         min_lr_ratio=0.1, lookup_share=0.5, lookup_full_prompt_share=0.5, lookup_max_pulls=3,
         informative_decision_share=0.5, max_stickiness=0.0, number_tokens="whole",
-        number_value_init=True, number_value_scale=0.5, number_value_frozen=True, checkpoint_every=100, tokenizer_docs=3000, tictactoe_fraction=0.25,
+        number_value_init=True, number_value_scale=0.5, number_value_frozen=True, checkpoint_every=100,
+        tokenizer_docs=3000, tictactoe_fraction=0.25,
         num_threads=2,
     ),
     "gpu": BaseModelConfig(

@@ -89,7 +89,8 @@ def init_number_embeddings(model: Any, tokenizer: Any, scale: float = FEATURE_SC
     weight = model.get_input_embeddings().weight
     if weight.shape[1] <= NUMBER_FEATURES:
         raise ValueError(
-            f"the embedding has {weight.shape[1]} coordinates; number features need more than {NUMBER_FEATURES}"
+            f"the embedding has {weight.shape[1]} coordinates; number features need more than "
+            f"{NUMBER_FEATURES}"
         )
     pairs = number_token_ids(tokenizer, weight.shape[0])
     with torch.no_grad():

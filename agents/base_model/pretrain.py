@@ -34,8 +34,8 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from agents.base_model.config import BaseModelConfig, resolve_config
 from agents.base_model.data import tokenizer_corpus
-from agents.base_model.prefetch import step_batches
 from agents.base_model.number_embedding import freeze_number_features, init_number_embeddings
+from agents.base_model.prefetch import step_batches
 from agents.base_model.tokenizer import train_tokenizer
 from agents.evaluation.io import atomic_write, write_json
 from agents.rlft.packing import collate

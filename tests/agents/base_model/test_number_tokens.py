@@ -34,7 +34,10 @@ def test_whole_numbers_are_the_rewards_as_the_env_writes_them() -> None:
 
 
 def test_every_whole_number_is_one_token_and_text_round_trips(whole_tokenizer) -> None:
-    split = [n for n in whole_numbers() if len(whole_tokenizer(n, add_special_tokens=False)["input_ids"]) != 1]
+    def pieces(text: str) -> list[int]:
+        return whole_tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    split = [n for n in whole_numbers() if len(pieces(n)) != 1]
     assert split == []
     text = "Step=12 Action=green Reward=-1.24\nMean = (1.41 + 0.17 + -0.1) / 3 = 0.49, x 12.34 1.234\n"
     ids = whole_tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -114,10 +117,12 @@ def test_pretrain_with_whole_numbers_saves_a_model_that_starts_from_the_values(t
     out = pretrain(config, tmp_path / "m", progress=False)
     tok = AutoTokenizer.from_pretrained(str(out))
     model = AutoModelForCausalLM.from_pretrained(str(out))
-    assert tok.convert_ids_to_tokens(tok("Reward=-1.24", add_special_tokens=False)["input_ids"])[-1] == "-1.24"
+    ids = tok("Reward=-1.24", add_special_tokens=False)["input_ids"]
+    assert tok.convert_ids_to_tokens(ids)[-1] == "-1.24"
     weight = model.get_input_embeddings().weight
     # one step at lr 1e-6 barely moves the features
-    assert weight[tok.convert_tokens_to_ids("2.5"), 0].item() == pytest.approx(FEATURE_SCALE * 2.5 / 4, abs=1e-4)
+    two_and_a_half = weight[tok.convert_tokens_to_ids("2.5"), 0].item()
+    assert two_and_a_half == pytest.approx(FEATURE_SCALE * 2.5 / 4, abs=1e-4)
 
 
 def test_frozen_value_features_do_not_move_in_pretraining(tmp_path) -> None:
