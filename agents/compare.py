@@ -44,7 +44,7 @@ from typing import Any
 
 from agents.demo import run_stage
 from agents.evaluation.cli import json_object
-from agents.evaluation.io import write_text
+from agents.evaluation.io import model_fingerprint, write_text
 
 BANDIT_ENV = "TextBandit-v0"
 TAG = "compare"
@@ -157,7 +157,7 @@ def run_compare(
     # redoes the SFT stages and keeps, say, a finished self-consistency run.
     evaluation = {"num_envs": plan.num_envs, "seeds": list(plan.seeds), "env_kwargs": plan.env_kwargs,
                   "batch_size": plan.batch_size}  # fmt: skip
-    common = {"evaluation": evaluation, "seed": seed, "model": model}
+    common = {"evaluation": evaluation, "seed": seed, "model": model_fingerprint(model)}
     evaluated: dict[str, Path] = {}
     mechanism_options = {
         "epsilon-greedy": {"epsilon": plan.epsilon},

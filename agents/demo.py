@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.evaluation.io import write_json
+from agents.evaluation.io import model_fingerprint, write_json
 
 BANDIT_ENV = "TextBandit-v0"
 TICTACTOE_ENV = "TextTicTacToe-v0"
@@ -262,12 +262,14 @@ def run_demo(
             if probes:
                 _probe(folder, model_path, plan, candidate_template, progress)
 
-        return run_stage(out, name, {**common, "model": model_path, "max_new_tokens": max_new_tokens}, work)
+        settings = {**common, "model": model_fingerprint(model_path), "max_new_tokens": max_new_tokens}
+        return run_stage(out, name, settings, work)
 
     def rlft_stage(name: str, env_id: str, env_kwargs: dict[str, Any], fields: dict[str, Any]) -> str:
         config = {"env_id": env_id, "env_kwargs": env_kwargs, "model": model, "seed": seed,
                   "max_new_tokens": max_new_tokens, **fields}
-        folder = run_stage(out, name, {**common, "config": config}, _train_stage(config, progress))
+        settings = {**common, "config": config, "model": model_fingerprint(model)}
+        folder = run_stage(out, name, settings, _train_stage(config, progress))
         return str(folder / "final_model")
 
     llm_stage("base", model, bandit, probes=True)

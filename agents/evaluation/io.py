@@ -185,6 +185,46 @@ def write_run(
     return out
 
 
+#: files up to this size are hashed for :func:`model_fingerprint`; larger ones are named by size and mtime
+FINGERPRINT_HASH_LIMIT = 64 << 20
+
+
+def model_fingerprint(model: str) -> dict[str, Any]:
+    """What identifies a model's weights, for reusing a finished stage only when they are the same.
+
+    A path alone is not enough: the shipped default model keeps its folder when a new one ships, and an
+    RL stage writes its ``final_model`` to the same folder each time it runs.
+
+    Args:
+        model: a hub id or a local folder.
+
+    Returns:
+        ``{"model": model}`` for a hub id (its weights are the hub's to name), and for a folder also
+        ``files``: per top-level ``.json`` / ``.safetensors`` / ``.model`` / ``.txt`` file, its sha256
+        (files up to :data:`FINGERPRINT_HASH_LIMIT`) or ``"size:mtime_ns"`` (larger ones: hashing
+        gigabytes on every run would cost more than the stage check is worth).
+    """
+    import hashlib
+
+    path = Path(model)
+    if not path.is_dir():
+        return {"model": model}
+    files: dict[str, str] = {}
+    for item in sorted(path.iterdir()):
+        if not item.is_file() or item.suffix not in (".json", ".safetensors", ".model", ".txt"):
+            continue
+        stat = item.stat()
+        if stat.st_size > FINGERPRINT_HASH_LIMIT:
+            files[item.name] = f"{stat.st_size}:{stat.st_mtime_ns}"
+            continue
+        digest = hashlib.sha256()
+        with open(item, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        files[item.name] = digest.hexdigest()
+    return {"model": model, "files": files}
+
+
 def load_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """Read the tidy step log of a run folder (``steps.parquet`` or ``steps.csv``).
 

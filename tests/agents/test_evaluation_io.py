@@ -123,3 +123,23 @@ def test_atomic_write_syncs_file_and_folder(tmp_path, monkeypatch):
                         or real_fsync(fd))
     atomic_write(tmp_path / "a.txt", lambda tmp: tmp.write_text("x"))
     assert len(synced) == 2 and synced[0].startswith(str(tmp_path / ".a.txt.")) and synced[1] == str(tmp_path)
+
+
+def test_model_fingerprint_changes_with_the_weights_not_the_path(tmp_path) -> None:
+    import hashlib
+
+    from agents.evaluation.io import model_fingerprint
+
+    assert model_fingerprint("org/some-model") == {"model": "org/some-model"}  # a hub id: its name
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"weights v1")
+    (folder / "notes.bin").write_bytes(b"ignored")
+    first = model_fingerprint(str(folder))
+    assert first == {"model": str(folder), "files": {
+        "config.json": hashlib.sha256(b"{}").hexdigest(),
+        "model.safetensors": hashlib.sha256(b"weights v1").hexdigest(),
+    }}
+    (folder / "model.safetensors").write_bytes(b"weights v2")  # same folder, new weights (a new ship)
+    assert model_fingerprint(str(folder)) != first
