@@ -80,6 +80,19 @@ def test_full_demo_bandit_rl_matches_configs_bandit_explore():
     config = load_config(Path(__file__).resolve().parents[2] / "configs" / "bandit_explore.yaml")
     assert config.env_id == BANDIT_ENV
     assert {k: config.env_kwargs[k] for k in FULL.bandit_env_kwargs} == FULL.bandit_env_kwargs
+    assert config.max_new_tokens == FULL.max_new_tokens
     for field, value in FULL.rlft_bandit.items():
         if field != "eval_at_end":  # the demo evaluates in its own stage, with the baselines
+            assert getattr(config, field) == pytest.approx(value), field
+
+
+def test_full_demo_tictactoe_rl_matches_configs_tictactoe_demo():
+    from agents.demo import FULL, TICTACTOE_ENV
+    from agents.rlft.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[2] / "configs" / "tictactoe_demo.yaml")
+    assert config.env_id == TICTACTOE_ENV and config.env_kwargs == FULL.ttt_env_kwargs
+    assert config.max_new_tokens == FULL.max_new_tokens
+    for field, value in FULL.rlft_ttt.items():
+        if field != "eval_at_end":
             assert getattr(config, field) == pytest.approx(value), field
