@@ -312,6 +312,8 @@ def headline(out: Path, runs: list[str], bandit_env_kwargs: dict[str, Any], *, q
     import pandas as pd
 
     from agents.evaluation import load_steps
+    from analysis.metrics import episode_stats
+    from analysis.stats import mean_ci
     from analysis.summary import summarize_steps
     from textrl_envs import env_settings
 
@@ -319,9 +321,13 @@ def headline(out: Path, runs: list[str], bandit_env_kwargs: dict[str, Any], *, q
 
     rows = []
     for run in runs:
-        summary = summarize_steps(load_steps(out / run))
+        steps = load_steps(out / run)
+        summary = summarize_steps(steps)
+        # the return's 95% interval over games (the summary table keeps the regret's only)
+        returns = episode_stats(steps).groupby("env_id")["return"]
         for record in summary.to_dict("records"):
-            rows.append({"run": run, **record})
+            _, low, high = mean_ci(returns.get_group(record["env_id"]))
+            rows.append({"run": run, **record, "return_ci_low": low, "return_ci_high": high})
     table = pd.DataFrame(rows)
     bandit = table[table["env_id"] == BANDIT_ENV]
     ttt = table[table["env_id"] == TICTACTOE_ENV]
@@ -334,10 +340,12 @@ def headline(out: Path, runs: list[str], bandit_env_kwargs: dict[str, Any], *, q
             f"[{r.cum_regret_ci_low:.2f}, {r.cum_regret_ci_high:.2f}]  "
             f"coverage@{horizon} {r.coverage_last:5.1%}  invalid {r.invalid_rate:5.1%}"
         )
-    lines.append("TextTicTacToe-v0 against the random opponent (average return, +1 win / 0 draw / -1 loss):")
+    lines.append("TextTicTacToe-v0 against the random opponent (average return [95% CI], +1 win / 0 draw / "
+                 "-1 loss):")
     for r in ttt.itertuples():
         lines.append(
-            f"  {r.run:<10} return {r.return_mean:+.2f}  (win {r.win_rate:.0%}, draw {r.draw_rate:.0%}, "
+            f"  {r.run:<10} return {r.return_mean:+.2f} [{r.return_ci_low:+.2f}, {r.return_ci_high:+.2f}]  "
+            f"(win {r.win_rate:.0%}, draw {r.draw_rate:.0%}, "
             f"loss {r.loss_rate:.0%}, invalid {r.invalid_rate:.1%})"
         )
     return "\n".join(lines)

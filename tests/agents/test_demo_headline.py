@@ -35,3 +35,21 @@ def test_the_quick_headline_says_its_numbers_mean_nothing(runs):
     lines = text.splitlines()
     assert lines[1] == QUICK_NOTE and "smoke test" in QUICK_NOTE and "mean nothing" in QUICK_NOTE
     assert lines[2].startswith("Headline (TextBandit-v0: n_arms=3, horizon=10")
+
+
+def test_the_tictactoe_return_has_its_interval_over_games(runs):
+    import re
+
+    import numpy as np
+    from scipy import stats
+
+    from agents.evaluation import load_steps
+
+    steps = load_steps(runs / "ttt-random")
+    games = steps.groupby(["seed", "episode"])["env_reward"].sum().to_numpy(dtype=float)
+    half = stats.t.ppf(0.975, len(games) - 1) * games.std(ddof=1) / np.sqrt(len(games))
+    line = next(x for x in headline(runs, ["ttt-random"], {"n_arms": 3}).splitlines() if "ttt-random" in x)
+    mean, low, high = (float(v) for v in re.search(r"return ([+-][\d.]+) \[([+-][\d.]+), ([+-][\d.]+)\]",
+                                                    line).groups())
+    assert mean == pytest.approx(games.mean(), abs=0.005)
+    assert (low, high) == pytest.approx((games.mean() - half, games.mean() + half), abs=0.005)
