@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -318,7 +319,12 @@ def pretrain(
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = None
     model.save_pretrained(str(out), safe_serialization=True)
-    tokenizer.save_pretrained(str(out))
+    # the tokenizer's files as first saved, not ``tokenizer.save_pretrained``: a resumed run reloaded
+    # it, and a reloaded tokenizer writes load-time keys ("is_local") into tokenizer_config.json, so
+    # the folder would depend on whether the run was ever interrupted
+    for item in sorted((out / TOKENIZER_DIR).iterdir()):
+        if item.is_file():
+            shutil.copyfile(item, out / item.name)
     info = {
         "config": config.to_dict(), "seed": seed, "steps_done": step, "until_step": until_step,
         "stopped_early": stopped_early,

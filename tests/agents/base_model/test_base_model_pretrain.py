@@ -159,6 +159,12 @@ def test_resume_after_interruption_gives_the_same_weights(tiny_model: Path, tmp_
     assert resumed.keys() == straight.keys()
     for key in straight:
         assert torch.equal(resumed[key], straight[key]), key
+    # the whole folder a rebuild must reproduce, byte for byte: a resumed run reloads its tokenizer, and
+    # saving that reloaded object wrote load-time keys ("is_local") into tokenizer_config.json
+    from agents.base_model.shipped import REPRODUCIBLE_FILES
+
+    for name in REPRODUCIBLE_FILES:
+        assert (interrupted / name).read_bytes() == (tiny_model / name).read_bytes(), name
 
 
 def test_wall_time_budget_stops_early(tmp_path: Path) -> None:
