@@ -49,10 +49,11 @@ TRACKERS = ("tensorboard", "wandb", "trackio")  # through accelerate; each in an
 REPORT_TO = ("auto", "all", "none", *TRACKERS)
 BASE_MODEL_SIZES = ("default", "quick")
 PACKING = ("tree", "mask", "none")
+REWARD_SIGNALS = ("env", "regret")
 CHOICES = {
     "base_model_size": BASE_MODEL_SIZES, "kl_estimator": KL_ESTIMATORS, "kl_in": KL_IN,
     "advantage": ADVANTAGES, "optimizer": OPTIMIZERS, "mixed_precision": MIXED_PRECISION,
-    "packing": PACKING,
+    "packing": PACKING, "reward_signal": REWARD_SIGNALS,
 }  # fmt: skip
 
 #: Fields that do not change what a run computes; every other field is part of its identity.
@@ -114,11 +115,18 @@ class RLFTConfig(RunConfig):
     num_envs: int = _opt(16, "environments stepped in parallel per process (the paper: 16)")
     episodes_per_env: int = _opt(1, "whole episodes each environment plays per rollout (tic-tac-toe "
                                  "games are short: several)")
+    group_size: int = _opt(1, "environments that play the same episode seeds (the same bandits and reward "
+                           "draws); > 1: the Monte Carlo baseline is taken within each group and step, so "
+                           "a turn is compared with other choices on the same bandit (GRPO's "
+                           "num_generations). Must divide num_envs")
     max_new_tokens: int = _opt(32, "generation budget per answer while collecting")
     temperature: float = _opt(1.0, "sampling temperature while collecting (evaluation is greedy)")
     top_p: float = _opt(1.0, "nucleus sampling while collecting")
     exploration_bonus: float = _opt(0.0, "reward added to a turn whose action was not tried before in "
                                     "the episode (the paper: +1; 0 disables)")
+    reward_signal: str = _opt("env", "what a turn is trained on: env (the reward the environment returned, "
+                              "as the paper) or regret (minus the step's regret, plus the invalid-action "
+                              "penalty: noise-free, uses the true arm means; bandits and tic-tac-toe)")
 
     clip_eps: float = _opt(0.2, "PPO clip range of the probability ratio")
     kl_coef: float = _opt(0.05, "beta: weight of the KL to the frozen reference model")
@@ -181,6 +189,7 @@ class RLFTConfig(RunConfig):
             "total_updates",
             "num_envs",
             "episodes_per_env",
+            "group_size",
             "max_new_tokens",
             "epochs",
             "num_minibatches",
@@ -204,6 +213,12 @@ class RLFTConfig(RunConfig):
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.num_envs % self.group_size:
+            raise ValueError(f"group_size ({self.group_size}) must divide num_envs ({self.num_envs})")
+        if self.group_size > 1 and self.resolved_advantage == "gae":
+            raise ValueError(
+                "group_size > 1 sets the Monte Carlo baseline's groups: use advantage mc, loo or grpo"
+            )
         if self.temperature == 0:
             raise ValueError("temperature must be > 0 while training (sampling); evaluation is greedy anyway")
         if not 0 < self.top_p <= 1:
@@ -258,7 +273,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "model", "base_model_size", "lora", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
         "mixed_precision",
     ),
-    "environment (the data)": ("env_id", "env_kwargs", "num_envs", "episodes_per_env", "exploration_bonus"),
+    "environment (the data)": ("env_id", "env_kwargs", "num_envs", "episodes_per_env", "group_size",
+                               "exploration_bonus",
+                               "reward_signal"),
     "generation (rollouts)": ("max_new_tokens", "temperature", "top_p"),
     "training": (
         "total_updates", "seed", "clip_eps", "kl_coef", "kl_estimator", "kl_in", "advantage", "gamma",

@@ -33,9 +33,10 @@ class Episode:
     """One whole episode: lists indexed by turn.
 
     ``rewards`` are what the environment returned (normalised env reward plus the invalid-action
-    penalty); ``bonuses`` the exploration bonus given on top (0 when disabled). ``logprobs[t]`` holds
-    ``Generation.logprobs`` of turn t (float32, one per completion token; empty list when the turns
-    were added without them).
+    penalty); ``train_rewards`` what the update trains on (the same, or the regret signal, see
+    :func:`training_reward`); ``bonuses`` the exploration bonus given on top (0 when disabled).
+    ``logprobs[t]`` holds ``Generation.logprobs`` of turn t (float32, one per completion token; empty
+    list when the turns were added without them).
     """
 
     seed: int
@@ -44,6 +45,7 @@ class Episode:
     logprobs: list[torch.Tensor] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
+    train_rewards: list[float] = field(default_factory=list)
     bonuses: list[float] = field(default_factory=list)
     env_rewards: list[float] = field(default_factory=list)
     regrets: list[float] = field(default_factory=list)
@@ -51,6 +53,14 @@ class Episode:
     valid: list[bool] = field(default_factory=list)
     n_actions: int = 0
     outcome: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.train_rewards:  # built from env rewards alone (tests, replays): train on them
+            self.train_rewards = list(self.rewards)
+        if len(self.train_rewards) != len(self.rewards):
+            raise ValueError(
+                f"train_rewards has {len(self.train_rewards)} turns and rewards {len(self.rewards)}"
+            )
 
     def __len__(self) -> int:
         return len(self.rewards)
@@ -64,13 +74,16 @@ class Episode:
         info: dict[str, Any],
         bonus: float,
         logprobs: torch.Tensor | None = None,
+        train_reward: float | None = None,
     ) -> None:
+        """Append one turn; ``train_reward`` defaults to ``reward`` (the environment's signal)."""
         self.prompt_ids.append(list(prompt))
         self.completion_ids.append(list(completion))
         if logprobs is not None:
             self.logprobs.append(logprobs.detach().float().cpu())
         self.texts.append(text)
         self.rewards.append(float(reward))
+        self.train_rewards.append(float(reward if train_reward is None else train_reward))
         self.bonuses.append(float(bonus))
         self.env_rewards.append(float(info.get("env_reward", reward)))
         self.regrets.append(float(info.get("regret", math.nan)))
@@ -88,6 +101,32 @@ def exploration_bonus(episode: Episode, info: dict[str, Any], bonus: float) -> f
     return float(bonus) if int(info["action_index"]) not in episode.actions else 0.0
 
 
+def training_reward(reward: float, info: dict[str, Any], signal: str, reward_scale: float = 1.0) -> float:
+    """The reward a turn is trained on.
+
+    ``"env"``: the environment's ``reward`` as returned (the paper's setting). ``"regret"``: minus the
+    step's regret (best arm's true mean minus the executed arm's, or the minimax value lost on
+    tic-tac-toe), scaled like the env's rewards, plus the invalid-action penalty the env charged.
+    Its expectation differs from the env reward's by a constant per episode (the best mean), so it
+    rewards the same choices, without the reward noise ("When Greedy Wins", SPEC: RL on
+    regret-shaped rewards). It needs the env's true means: a training signal, not something the
+    policy sees; evaluation is unchanged.
+
+    Raises:
+        ValueError: an unknown ``signal``, or ``"regret"`` on a step whose info has no finite regret.
+    """
+    if signal == "env":
+        return float(reward)
+    if signal != "regret":
+        raise ValueError(f"reward signal must be 'env' or 'regret', got {signal!r}")
+    regret = info.get("regret")
+    if regret is None or not math.isfinite(float(regret)):
+        raise ValueError("reward_signal 'regret' needs an environment whose step info has a finite 'regret' "
+                         f"(the bandits, tic-tac-toe); this step's info has regret={regret!r}")
+    penalty = float(reward) - float(info["env_reward"]) / reward_scale  # 0 unless the text named no action
+    return -float(regret) / reward_scale + penalty
+
+
 def collect_rollout(
     policy: Any,
     envs: Sequence[Any],
@@ -98,6 +137,7 @@ def collect_rollout(
     top_p: float = 1.0,
     max_new_tokens: int | None = None,
     bonus: float = 0.0,
+    reward_signal: str = "env",
     progress: Any = None,
 ) -> list[Episode]:
     """Play ``len(seeds[i])`` whole episodes in every environment slot ``i``.
@@ -109,6 +149,7 @@ def collect_rollout(
         sample_seed: seed of the first decision's sampling; decision ``d`` uses ``sample_seed + d``.
         temperature, top_p, max_new_tokens: sampling settings.
         bonus: exploration bonus for untried actions (0 disables).
+        reward_signal: what the turns are trained on (:func:`training_reward`).
         progress: an optional tqdm bar, advanced by the number of decisions.
 
     Returns:
@@ -149,7 +190,9 @@ def collect_rollout(
             episode = current[i]
             step_bonus = exploration_bonus(episode, info, bonus)
             prompt, completion, logprobs = gen.prompt_ids[row], gen.completion_ids[row], gen.logprobs[row]
-            episode.add_turn(prompt, completion, text, reward, info, step_bonus, logprobs)
+            scale = float(getattr(envs[i].unwrapped, "reward_scale", 1.0))
+            train = training_reward(reward, info, reward_signal, scale)
+            episode.add_turn(prompt, completion, text, reward, info, step_bonus, logprobs, train_reward=train)
             observations[i] = obs
             if terminated or truncated:
                 done[i].append(episode)

@@ -121,7 +121,8 @@ def _train_seeds(config: RLFTConfig, update: int, rank: int, world: int) -> list
     per_env = config.episodes_per_env
     block = config.num_envs * per_env
     start = TRAIN_SEED_OFFSET + config.seed * 10**7 + (update * world + rank) * block
-    return [[start + i * per_env + j for j in range(per_env)] for i in range(config.num_envs)]
+    group = config.group_size  # slots i and i + 1 .. of one group replay the same seeds
+    return [[start + (i // group) * per_env + j for j in range(per_env)] for i in range(config.num_envs)]
 
 
 def _mix(*parts: int) -> int:
@@ -314,6 +315,7 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
                 top_p=config.top_p,
                 max_new_tokens=config.max_new_tokens,
                 bonus=config.exploration_bonus,
+                reward_signal=config.reward_signal,
             )
         t1 = time.perf_counter()
         generator = torch.Generator().manual_seed(_mix(config.seed, update, 7))

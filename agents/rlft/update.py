@@ -9,9 +9,10 @@ Reading order (CleanRL style), all in :func:`ppo_update`:
    current ones detached (ratio 1 at the only step), which saves a forward pass; otherwise, in
    float32 at temperature 1 without a value head, the rollout's own log-probs are the old ones
    (the rollout computed them from the same weights), which saves it too.
-3. Turn rewards = environment reward + exploration bonus (- beta * sum of the turn's k1 KL when
-   ``kl_in="reward"``); advantages by Monte Carlo returns with a per-step baseline or by GAE; each
-   generated token gets its turn's advantage (per-turn credit).
+3. Turn rewards = the trained-on reward (``reward_signal``: the env's, or minus the regret) +
+   exploration bonus (- beta * sum of the turn's k1 KL when ``kl_in="reward"``); advantages by Monte
+   Carlo returns with a per-step baseline or by GAE; each generated token gets its turn's advantage
+   (per-turn credit).
 4. For each epoch, shuffle episodes into minibatches; each minibatch accumulates gradients over
    micro-batches (``no_sync`` under DDP until the last), then clips and steps. The loss is a mean over
    the minibatch's generated tokens (prompt and padding tokens are never targets), plus the value
@@ -121,7 +122,11 @@ def compute_advantages(
         adv, returns = gae(rewards, values, dones, gamma=config.gamma, lam=config.gae_lambda)
     else:
         returns = rewards_to_go(rewards, dones, gamma=config.gamma)
-        adv = step_baseline_advantages(returns, step_indices(dones), baseline=mode)
+        # group_size > 1: episodes that replayed one seed share a baseline (the same bandit's draws)
+        groups = None
+        if config.group_size > 1:
+            groups = torch.tensor([e.seed for e in episodes for _ in range(len(e))])
+        adv = step_baseline_advantages(returns, step_indices(dones), baseline=mode, groups=groups)
     if config.normalize_advantages:
         adv = whiten(adv, shift_mean=mode == "gae")
     return adv, returns
@@ -191,7 +196,7 @@ def ppo_update(
 
     # ---- 3. rewards and advantages
     rewards = torch.tensor(
-        [r + b for e in episodes for r, b in zip(e.rewards, e.bonuses, strict=True)]
+        [r + b for e in episodes for r, b in zip(e.train_rewards, e.bonuses, strict=True)]
     )  # (T,)
     token_turn = torch.repeat_interleave(
         torch.arange(prep.num_turns), torch.tensor([len(c) for e in episodes for c in e.completion_ids])

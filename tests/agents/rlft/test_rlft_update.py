@@ -191,3 +191,79 @@ def test_old_logprobs_from_the_rollout_replace_the_old_pass(tiny_llama):
     assert flags == [1.0, 0.0]
     for k, v in finals[0].items():
         torch.testing.assert_close(v, finals[1][k], atol=1e-4, rtol=1e-3)  # float noise through Adam
+
+
+def test_training_reward_regret_signal_by_hand():
+    from agents.rlft.rollout import training_reward
+
+    info = {"regret": 0.3, "env_reward": 1.7, "valid_action": True}
+    assert training_reward(0.85, info, "env") == 0.85  # the env's reward as returned
+    assert training_reward(0.85, info, "regret", reward_scale=2.0) == pytest.approx(-0.15)  # -0.3 / 2
+    # invalid: the env returned 1.7 / 2 - 5 = -4.15; the penalty stays, the noisy reward goes
+    invalid = {**info, "valid_action": False}
+    assert training_reward(-4.15, invalid, "regret", reward_scale=2.0) == pytest.approx(-0.15 - 5.0)
+    with pytest.raises(ValueError, match="finite 'regret'"):
+        training_reward(1.0, {"env_reward": 1.0}, "regret")
+    with pytest.raises(ValueError, match="'env' or 'regret'"):
+        training_reward(1.0, info, "return")
+
+
+def test_regret_signal_rollout_trains_on_minus_regret(tiny_llama):
+    """A rollout with reward_signal='regret' keeps the env's rewards for the metrics and stores
+    -regret (+ the -5 penalty on an invalid turn) as what the update trains on."""
+    import gymnasium as gym
+
+    import textrl_envs  # noqa: F401
+    from agents.llm import LLMPolicy
+    from agents.rlft.rollout import collect_rollout
+
+    lm, tok, *_ = setup(tiny_llama)
+    policy = LLMPolicy(lm, tok, max_new_tokens=6)
+    envs = [gym.make("TextBandit-v0", n_arms=3, horizon=4, cot=False, noise="high") for _ in range(2)]
+    scale = envs[0].unwrapped.reward_scale
+    assert scale > 1  # high noise: a scale that the signal must divide by too
+    episodes = collect_rollout(policy, envs, [[5], [6]], sample_seed=0, reward_signal="regret")
+    for e in episodes:
+        penalty = [0.0 if v else -5.0 for v in e.valid]
+        env_signal = [r / scale + p for r, p in zip(e.env_rewards, penalty, strict=True)]
+        regret_signal = [-g / scale + p for g, p in zip(e.regrets, penalty, strict=True)]
+        assert e.rewards == pytest.approx(env_signal) and e.train_rewards == pytest.approx(regret_signal)
+    ttt = [gym.make("TextTicTacToe-v0") for _ in range(1)]
+    (game,) = collect_rollout(policy, ttt, [[0]], sample_seed=0, reward_signal="regret")
+    assert all(t <= 0.0 for t in game.train_rewards)  # minimax regret is never negative
+    with pytest.raises(ValueError, match="'env' or 'regret'"):
+        collect_rollout(policy, envs, [[5], [6]], sample_seed=0, reward_signal="bogus")
+
+
+def test_config_rejects_an_unknown_reward_signal():
+    from agents.rlft import RLFTConfig
+
+    assert RLFTConfig(reward_signal="regret").reward_signal == "regret"
+    with pytest.raises(ValueError, match="reward_signal"):
+        RLFTConfig(reward_signal="regrets")
+
+
+def test_group_size_replays_seeds_and_baselines_within_each_group():
+    from agents.rlft import RLFTConfig
+    from agents.rlft.trainer import _train_seeds
+    from agents.rlft.update import compute_advantages
+
+    cfg = RLFTConfig(num_envs=4, group_size=2, episodes_per_env=2, normalize_advantages=False, advantage="mc")
+    seeds = _train_seeds(cfg, update=3, rank=0, world=1)
+    assert seeds[0] == seeds[1] and seeds[2] == seeds[3] and set(seeds[0]).isdisjoint(seeds[2])
+    later = _train_seeds(cfg, update=4, rank=0, world=1)
+    assert {s for slot in seeds for s in slot}.isdisjoint(s for slot in later for s in slot)
+    first = seeds[0][0] - 3 * 8  # update 3 starts 3 blocks of 4 slots x 2 episodes in
+    assert _train_seeds(RLFTConfig(num_envs=4), 0, 0, 1) == [[first + i] for i in range(4)]  # no groups
+
+    # two groups of two one-turn episodes: returns (1, 3) on seed 7 and (10, 20) on seed 8
+    episodes = [Episode(seed=s, rewards=[r]) for s, r in ((7, 1.0), (7, 3.0), (8, 10.0), (8, 20.0))]
+    rewards = torch.tensor([1.0, 3.0, 10.0, 20.0])
+    adv, _ = compute_advantages(episodes, rewards, None, cfg)
+    assert adv.tolist() == [-1.0, 1.0, -5.0, 5.0]  # each minus its own group's mean (2 and 15)
+    flat = RLFTConfig(num_envs=4, normalize_advantages=False, advantage="mc")
+    assert compute_advantages(episodes, rewards, None, flat)[0].tolist() == [-7.5, -5.5, 1.5, 11.5]
+    with pytest.raises(ValueError, match="must divide num_envs"):
+        RLFTConfig(num_envs=6, group_size=4)
+    with pytest.raises(ValueError, match="advantage mc, loo or grpo"):
+        RLFTConfig(num_envs=4, group_size=2, advantage="gae")
