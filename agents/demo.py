@@ -307,7 +307,9 @@ def headline(out: Path, runs: list[str], bandit_env_kwargs: dict[str, Any], *, q
     """The report's headline numbers as a small text table (from each run's step log).
 
     Coverage is shown at the bandit's real horizon (``coverage@T``); a ``quick`` run's headline
-    starts with :data:`QUICK_NOTE`.
+    starts with :data:`QUICK_NOTE`. Under each block, the RL run minus the base on the same seeded
+    episodes (:func:`analysis.summary.paired_difference`): a narrower interval than the two rows'
+    own, because both runs play the same bandits and games.
     """
     import pandas as pd
 
@@ -319,9 +321,9 @@ def headline(out: Path, runs: list[str], bandit_env_kwargs: dict[str, Any], *, q
 
     horizon = env_settings(BANDIT_ENV, bandit_env_kwargs)["horizon"]
 
-    rows = []
+    rows, logs = [], {}
     for run in runs:
-        steps = load_steps(out / run)
+        steps = logs[run] = load_steps(out / run)
         summary = summarize_steps(steps)
         # the return's 95% interval over games (the summary table keeps the regret's only)
         returns = episode_stats(steps).groupby("env_id")["return"]
@@ -340,6 +342,7 @@ def headline(out: Path, runs: list[str], bandit_env_kwargs: dict[str, Any], *, q
             f"[{r.cum_regret_ci_low:.2f}, {r.cum_regret_ci_high:.2f}]  "
             f"coverage@{horizon} {r.coverage_last:5.1%}  invalid {r.invalid_rate:5.1%}"
         )
+    lines += _paired_line(logs, "rlft", "base", "cum_regret", "regret")
     lines.append("TextTicTacToe-v0 against the random opponent (average return [95% CI], +1 win / 0 draw / "
                  "-1 loss):")
     for r in ttt.itertuples():
@@ -348,7 +351,19 @@ def headline(out: Path, runs: list[str], bandit_env_kwargs: dict[str, Any], *, q
             f"(win {r.win_rate:.0%}, draw {r.draw_rate:.0%}, "
             f"loss {r.loss_rate:.0%}, invalid {r.invalid_rate:.1%})"
         )
+    lines += _paired_line(logs, "ttt-rlft", "ttt-base", "return", "return")
     return "\n".join(lines)
+
+
+def _paired_line(logs: dict[str, Any], after: str, before: str, value: str, label: str) -> list[str]:
+    """``after - before`` on the same episodes as one headline line (none when a run is missing)."""
+    from analysis.summary import paired_difference
+
+    if after not in logs or before not in logs:
+        return []
+    mean, low, high, n = paired_difference(logs[after], logs[before], value)
+    return [f"  {after} - {before}: {label} {mean:+.2f} [{low:+.2f}, {high:+.2f}] (paired over the same {n} "
+            "episodes)"]
 
 
 # ---------------------------------------------------------------------------------------------------

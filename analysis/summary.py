@@ -15,6 +15,10 @@
 
 The four tic-tac-toe columns exist only when the log holds a tic-tac-toe env; other envs get NaN.
 
+:func:`paired_difference` compares two agents played on the same seeded episodes: the interval of
+the mean per-episode difference, far narrower than two separate intervals when the episodes (arm
+means, reward draws) are shared.
+
 Example::
 
     steps = evaluate("TextBandit-v0", make_agent("ucb"), num_envs=8, seeds=[0, 1])
@@ -26,13 +30,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.metrics import GROUP_KEYS, episode_stats, is_tictactoe, tictactoe_outcomes, validate_steps
+from analysis.metrics import (
+    EPISODE_KEYS,
+    GROUP_KEYS,
+    episode_stats,
+    is_tictactoe,
+    tictactoe_outcomes,
+    validate_steps,
+)
 from analysis.stats import mean_ci
 from analysis.tables import format_cell, to_text
 
 __all__ = [
     "BANDIT_SHOWN", "SUMMARY_COLUMNS", "TICTACTOE_COLUMNS", "TICTACTOE_SHOWN", "format_summary",
-    "summarize_steps", "summary_views",
+    "paired_difference", "summarize_steps", "summary_views",
 ]
 
 SUMMARY_COLUMNS = [
@@ -71,6 +82,51 @@ def summarize_steps(steps: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
         outcomes = tictactoe_outcomes(steps[ttt_mask])[[*GROUP_KEYS, *TICTACTOE_COLUMNS]]
         summary = summary.merge(outcomes, on=GROUP_KEYS, how="left")
     return summary.reset_index(drop=True)
+
+
+def paired_difference(
+    after: pd.DataFrame, before: pd.DataFrame, value: str = "cum_regret", confidence: float = 0.95
+) -> tuple[float, float, float, int]:
+    """Mean and Student-t interval of ``after - before`` per episode, on the episodes both logs hold.
+
+    Both step logs must come from the same evaluation plan (the same env, ``num_envs`` and seeds):
+    an episode ``(seed, episode)`` then has the same arm means and reward draws in both, so the
+    difference removes what the two runs share (how hard each bandit is) and a smaller change is
+    resolved than by comparing the two runs' own intervals.
+
+    Args:
+        after, before: tidy step logs of one agent each (e.g. RL-fine-tuned and base).
+        value: a column of :func:`analysis.metrics.episode_stats` (``cum_regret``, ``return``,
+            ``coverage_last``).
+        confidence: interval level.
+
+    Returns:
+        ``(mean, ci_low, ci_high, n_episodes)``.
+
+    Raises:
+        ValueError: a log holds several agents or envs, the episodes differ, or ``value`` is unknown.
+
+    Example: per-episode regrets (10, 12) before and (7, 10) after: differences (-3, -2), mean -2.5.
+    """
+    per = []
+    for name, steps in (("after", after), ("before", before)):
+        validate_steps(steps, _REQUIRED)
+        stats = episode_stats(steps)
+        groups = stats[GROUP_KEYS].drop_duplicates().values.tolist()
+        if len(groups) != 1:
+            raise ValueError(f"{name} must hold one agent on one env, got (agent, env_id) {groups}")
+        allowed = [c for c in stats.columns if c not in EPISODE_KEYS]
+        if value not in allowed:
+            raise ValueError(f"value must be a per-episode statistic, one of {allowed}; got {value!r}")
+        per.append(stats.set_index(["seed", "episode"])[value])
+    if set(per[0].index) != set(per[1].index) or per[0].shape != per[1].shape:
+        raise ValueError(
+            f"the two logs must hold the same episodes (seed, episode): after has {len(per[0])}, before "
+            f"{len(per[1])}, {len(set(per[0].index) ^ set(per[1].index))} in only one of them"
+        )
+    diff = per[0] - per[1].reindex(per[0].index)
+    mean, low, high = mean_ci(diff.to_numpy(dtype=float), confidence)
+    return mean, low, high, int(diff.size)
 
 
 #: Columns shown beside the regret for bandit rows, and instead of it for tic-tac-toe rows (a game's

@@ -53,3 +53,25 @@ def test_the_tictactoe_return_has_its_interval_over_games(runs):
                                                     line).groups())
     assert mean == pytest.approx(games.mean(), abs=0.005)
     assert (low, high) == pytest.approx((games.mean() - half, games.mean() + half), abs=0.005)
+
+
+def test_the_rl_run_is_compared_with_the_base_on_the_same_episodes(tmp_path):
+    """The headline's paired line: rlft - base per episode, the mean and t interval by hand."""
+    import numpy as np
+    from scipy import stats
+
+    kwargs = {"n_arms": 3, "horizon": 10}
+    regrets = {}
+    for name, agent in (("base", "random"), ("rlft", "ucb")):
+        steps = evaluate("TextBandit-v0", make_agent(agent, seed=0), num_envs=6, seeds=[0], env_kwargs=kwargs,
+                         agent_name=name, progress=False)
+        write_run(steps, tmp_path / name, meta={"env_kwargs": kwargs})
+        regrets[name] = steps.groupby("episode")["regret"].sum().sort_index().to_numpy()
+    diff = regrets["rlft"] - regrets["base"]
+    low, high = stats.t.interval(0.95, df=5, loc=diff.mean(), scale=stats.sem(diff))
+    expected = (f"  rlft - base: regret {diff.mean():+.2f} [{low:+.2f}, {high:+.2f}] "
+                "(paired over the same 6 episodes)")
+    text = headline(tmp_path, ["base", "rlft"], kwargs)
+    assert expected in text.splitlines()
+    assert not np.allclose(diff, 0.0)  # the two agents did play differently
+    assert "paired" not in headline(tmp_path, ["rlft"], kwargs)  # no base run: no paired line

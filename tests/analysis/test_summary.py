@@ -80,3 +80,41 @@ def test_summary_error_paths(frames):
         format_summary("table")
     with pytest.raises(ValueError, match="pass the output of summarize_steps"):
         format_summary(pd.DataFrame({"agent": ["a"]}))
+
+
+def _episodes(agent, regrets):
+    """A log with one 1-step episode per regret, episodes 0.. of seed 0 (same keys for any agent)."""
+    rows = [
+        {"agent": agent, "env_id": "TextBandit-v0", "seed": 0, "episode": i, "step": 0, "action_index": 0,
+         "valid_action": True, "env_reward": 0.0, "regret": r, "n_actions": 2}
+        for i, r in enumerate(regrets)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_paired_difference_against_scipy():
+    from analysis.summary import paired_difference
+
+    before, after = [3.0, 5.0, 4.0, 9.0, 7.0], [2.5, 4.2, 3.4, 8.1, 6.3]
+    diffs = [a - b for a, b in zip(after, before, strict=True)]  # -0.5 -0.8 -0.6 -0.9 -0.7
+    mean, low, high, n = paired_difference(_episodes("rlft", after), _episodes("base", before))
+    expected = stats.t.interval(0.95, df=4, loc=sum(diffs) / 5, scale=stats.sem(diffs))
+    assert n == 5 and mean == pytest.approx(-0.7) and (low, high) == pytest.approx(expected)
+    # the shared difficulty cancels: the runs' own intervals overlap, the paired one excludes 0
+    own = [stats.t.interval(0.95, df=4, loc=sum(x) / 5, scale=stats.sem(x)) for x in (after, before)]
+    assert own[0][1] > own[1][0] and high < 0.0
+    # the order of the episodes in the logs does not matter
+    shuffled = _episodes("rlft", after).iloc[::-1]
+    assert paired_difference(shuffled, _episodes("base", before))[:3] == pytest.approx((mean, low, high))
+
+
+def test_paired_difference_rejects_different_episodes():
+    from analysis.summary import paired_difference
+
+    with pytest.raises(ValueError, match="same episodes"):
+        paired_difference(_episodes("a", [1.0, 2.0, 3.0]), _episodes("b", [1.0, 2.0]))
+    two = pd.concat([_episodes("a", [1.0, 2.0]), _episodes("c", [1.0, 2.0])])
+    with pytest.raises(ValueError, match="one agent on one env"):
+        paired_difference(two, _episodes("b", [1.0, 2.0]))
+    with pytest.raises(ValueError, match="per-episode statistic"):
+        paired_difference(_episodes("a", [1.0, 2.0]), _episodes("b", [1.0, 2.0]), value="seed")
