@@ -62,6 +62,11 @@ OPERATIONAL_FIELDS = frozenset(
      "max_nonfinite_updates"}
 )  # fmt: skip
 
+#: Fields added after runs were made, with the value that reproduces those runs: at that value a
+#: field is left out of the identity, so a run folder from before it existed keeps its hash (resume,
+#: the demo's stage reuse) and a run that sets it is a different run.
+LATER_FIELD_DEFAULTS = {"group_size": 1, "reward_signal": "env"}
+
 
 def _opt(default: Any, help: str, *, factory: Callable[[], Any] | None = None) -> Any:
     """A field documented once: ``help`` is its ``--help`` line and its entry in the docs."""
@@ -84,8 +89,14 @@ class RunConfig:
         return [] if self.report_to == "none" else self.report_to.split(",")
 
     def identity(self) -> dict[str, Any]:
-        """The fields that decide what the run computes (all but :data:`OPERATIONAL_FIELDS`)."""
-        return {k: v for k, v in self.to_dict().items() if k not in OPERATIONAL_FIELDS}
+        """The fields that decide what the run computes (all but :data:`OPERATIONAL_FIELDS`, and a
+        :data:`LATER_FIELD_DEFAULTS` field at its old behaviour's value)."""
+        later = LATER_FIELD_DEFAULTS
+        return {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in OPERATIONAL_FIELDS and not (k in later and v == later[k])
+        }
 
     def config_hash(self) -> str:
         """A short hash of :meth:`identity`: the run's name for itself (in run.json and checkpoints)."""
@@ -273,9 +284,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "model", "base_model_size", "lora", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
         "mixed_precision",
     ),
-    "environment (the data)": ("env_id", "env_kwargs", "num_envs", "episodes_per_env", "group_size",
-                               "exploration_bonus",
-                               "reward_signal"),
+    "environment (the data)": (
+        "env_id", "env_kwargs", "num_envs", "episodes_per_env", "group_size", "exploration_bonus",
+        "reward_signal",
+    ),
     "generation (rollouts)": ("max_new_tokens", "temperature", "top_p"),
     "training": (
         "total_updates", "seed", "clip_eps", "kl_coef", "kl_estimator", "kl_in", "advantage", "gamma",

@@ -107,8 +107,8 @@ def training_reward(reward: float, info: dict[str, Any], signal: str, reward_sca
     ``"env"``: the environment's ``reward`` as returned (the paper's setting). ``"regret"``: minus the
     step's regret (best arm's true mean minus the executed arm's, or the minimax value lost on
     tic-tac-toe), scaled like the env's rewards, plus the invalid-action penalty the env charged.
-    Its expectation differs from the env reward's by a constant per episode (the best mean), so it
-    rewards the same choices, without the reward noise ("When Greedy Wins", SPEC: RL on
+    On a bandit its expectation differs from the env reward's by a constant per episode (the best
+    mean, scaled), so it rewards the same choices, without the reward noise ("When Greedy Wins", SPEC: RL on
     regret-shaped rewards). It needs the env's true means: a training signal, not something the
     policy sees; evaluation is unchanged.
 

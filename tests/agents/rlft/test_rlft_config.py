@@ -162,3 +162,16 @@ def test_identity_leaves_out_operational_fields():
     assert a.config_hash() == b.config_hash()
     assert RLFTConfig(seed=1).config_hash() != RLFTConfig(seed=0).config_hash()
     assert "out" not in a.identity() and a.identity()["seed"] == 0
+
+
+def test_fields_added_later_keep_the_hash_of_runs_made_before_them():
+    """group_size and reward_signal arrived after runs existed: at their old behaviour's values a
+    config hashes as it did then (the values below were printed by commit bac9b29, before them),
+    so such a run still resumes and the demo still reuses its stages; any other value is a new run."""
+    assert RLFTConfig().config_hash() == "6d90c9b232a01c5d"
+    ttt = {"env_id": "TextTicTacToe-v0", "num_envs": 4, "episodes_per_env": 3, "seed": 5}
+    assert RLFTConfig(**ttt).config_hash() == "0b7b23584284a8a0"
+    assert RLFTConfig(reward_signal="regret").config_hash() != "6d90c9b232a01c5d"
+    assert RLFTConfig(num_envs=4, group_size=2).config_hash() != RLFTConfig(num_envs=4).config_hash()
+    assert "group_size" not in RLFTConfig().identity()
+    assert RLFTConfig(reward_signal="regret").identity()["reward_signal"] == "regret"
