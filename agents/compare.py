@@ -159,6 +159,7 @@ def run_compare(
                   "batch_size": plan.batch_size}  # fmt: skip
     common = {"evaluation": evaluation, "seed": seed, "model": model_fingerprint(model)}
     evaluated: dict[str, Path] = {}
+    used: list[Path] = []  # every stage folder this comparison ran or reused (its wall-time line)
     mechanism_options = {
         "epsilon-greedy": {"epsilon": plan.epsilon},
         "self-consistency": {"k": plan.self_consistency_k},
@@ -179,6 +180,7 @@ def run_compare(
 
         identity = {**common, **settings, "mechanisms": list(mechanisms), "options": options}
         evaluated[name] = run_stage(out, name, identity, work, tag=TAG)
+        used.append(evaluated[name])
 
     def rlft_stage(name: str, max_new_tokens: int, **fields: Any) -> tuple[str, dict[str, Any]]:
         config = {"env_id": BANDIT_ENV, "env_kwargs": plan.env_kwargs, "model": model, "seed": seed,
@@ -190,6 +192,7 @@ def run_compare(
             train(RLFTConfig(**{**config, "out": str(folder), "progress": progress}))
 
         folder = run_stage(out, name, {**common, "config": config}, work, tag=TAG)
+        used.append(folder)
         return str(folder / "final_model"), config
 
     def sft_stage(name: str, mode: str) -> tuple[str, int, dict[str, Any]]:
@@ -202,6 +205,7 @@ def run_compare(
             train_sft(SFTConfig(**{**config, "out": str(folder), "progress": progress}))
 
         folder = run_stage(out, name, {**common, "config": config}, work, tag=TAG)
+        used.append(folder)
         longest = json.loads((folder / "sft.json").read_text())["answer_tokens_max"]
         return str(folder / "final_model"), max(plan.max_new_tokens, longest + 8), config
 
@@ -244,13 +248,23 @@ def run_compare(
         eval_stage(name, _llm(target, plan, seed, max_new_tokens=budget), max_new_tokens=budget,
                    trained=target, training=training)
         budget_runs[budget] = name
-    return write_comparison(out, evaluated, budget_runs, plan=plan, model=model)
+    return write_comparison(out, evaluated, budget_runs, plan=plan, model=model, stages=used)
 
 
 def write_comparison(
-    out: Path, evaluated: dict[str, Path], budget_runs: dict[int, str], *, plan: ComparePlan, model: str
+    out: Path,
+    evaluated: dict[str, Path],
+    budget_runs: dict[int, str],
+    *,
+    plan: ComparePlan,
+    model: str,
+    stages: list[Path] | None = None,
 ) -> Path:
-    """Write ``comparison.md`` / ``.csv`` / ``.png`` and ``budget.csv`` / ``.png``; print the table."""
+    """Write ``comparison.md`` / ``.csv`` / ``.png`` and ``budget.csv`` / ``.png``; print the table.
+
+    The wall-time line lists ``stages`` (default: the evaluated ones): the stages of this comparison,
+    not every stage folder in ``out`` (a skipped method, or one evaluated on other episodes by an
+    earlier comparison, may have left one there)."""
     from agents.evaluation import load_steps
     from analysis.interventions import comparison_table, format_comparison, plot_budget, plot_comparison
     from analysis.plots import plots_available
@@ -266,8 +280,8 @@ def write_comparison(
         )
         budget = budget.assign(budget=sorted(budget_runs))
         budget.to_csv(out / "budget.csv", index=False)
-    seconds = {p.name: json.loads((p / "stage.json").read_text())["seconds"]
-               for p in sorted(out.iterdir()) if (p / "stage.json").is_file()}  # fmt: skip
+    folders = sorted(set(evaluated.values() if stages is None else stages))
+    seconds = {p.name: json.loads((p / "stage.json").read_text())["seconds"] for p in folders}
     setting = ", ".join(f"{k}={v}" for k, v in plan.env_kwargs.items())
     lines = [
         f"# Interventions compared: {model}",

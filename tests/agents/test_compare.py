@@ -56,10 +56,18 @@ def test_compare_end_to_end_and_rerun_reuses_stages(tmp_path, capsys):
     sft = json.loads((out / "sft-tc-train" / "stage.json").read_text())["settings"]["config"]
     assert sft["mode"] == "thought" and sft["data_num_envs"] == 2 and sft["data_seeds"] == [100, 101]
 
+    # a stage folder this comparison does not use (left by an earlier one) is not in its wall times
+    (out / "old-stage").mkdir()
+    (out / "old-stage" / "stage.json").write_text(json.dumps({"seconds": 999.0}))
     assert main(args) == 0
     again = capsys.readouterr().out
     assert "running" not in again and again.count("finished earlier, reused") >= 18
     pd.testing.assert_frame_equal(pd.read_csv(out / "comparison.csv"), table)
+    wall = (out / "comparison.md").read_text().split("Wall time per stage (s): ")[1].splitlines()
+    listed = dict(item.rsplit(" ", 1) for item in wall[0].split(", "))
+    assert "old-stage" not in listed and {"base", "rlft-train", "sft-tc-train", "budget-G2"} <= set(listed)
+    seconds = {name: json.loads((out / name / "stage.json").read_text())["seconds"] for name in listed}
+    assert wall[1] == f"Total: {sum(seconds.values()):.0f} s"
 
     # other SFT settings redo the SFT stages and their evaluations, and nothing else
     sft_at = args.index("--sft") + 1
