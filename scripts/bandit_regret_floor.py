@@ -21,7 +21,7 @@ separate: the arithmetic behind "RL lowers the regret with non-overlapping inter
 Usage::
 
     PYTHONPATH=. python scripts/bandit_regret_floor.py [--num-envs 64] [--seeds 0 1 2] \\
-        [--base-steps runs/demo/eval/base/steps.parquet]
+        [--base-steps runs/demo/base/steps.parquet]
 """
 
 from __future__ import annotations
