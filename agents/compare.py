@@ -160,6 +160,12 @@ def run_compare(
     common = {"evaluation": evaluation, "seed": seed, "model": model_fingerprint(model)}
     evaluated: dict[str, Path] = {}
     used: list[Path] = []  # every stage folder this comparison ran or reused (its wall-time line)
+
+    def stage(name: str, identity: dict[str, Any], work: Callable[[Path], None]) -> Path:
+        folder = run_stage(out, name, identity, work, tag=TAG)
+        used.append(folder)
+        return folder
+
     mechanism_options = {
         "epsilon-greedy": {"epsilon": plan.epsilon},
         "self-consistency": {"k": plan.self_consistency_k},
@@ -179,8 +185,7 @@ def run_compare(
             )
 
         identity = {**common, **settings, "mechanisms": list(mechanisms), "options": options}
-        evaluated[name] = run_stage(out, name, identity, work, tag=TAG)
-        used.append(evaluated[name])
+        evaluated[name] = stage(name, identity, work)
 
     def rlft_stage(name: str, max_new_tokens: int, **fields: Any) -> tuple[str, dict[str, Any]]:
         config = {"env_id": BANDIT_ENV, "env_kwargs": plan.env_kwargs, "model": model, "seed": seed,
@@ -191,8 +196,7 @@ def run_compare(
 
             train(RLFTConfig(**{**config, "out": str(folder), "progress": progress}))
 
-        folder = run_stage(out, name, {**common, "config": config}, work, tag=TAG)
-        used.append(folder)
+        folder = stage(name, {**common, "config": config}, work)
         return str(folder / "final_model"), config
 
     def sft_stage(name: str, mode: str) -> tuple[str, int, dict[str, Any]]:
@@ -204,8 +208,7 @@ def run_compare(
 
             train_sft(SFTConfig(**{**config, "out": str(folder), "progress": progress}))
 
-        folder = run_stage(out, name, {**common, "config": config}, work, tag=TAG)
-        used.append(folder)
+        folder = stage(name, {**common, "config": config}, work)
         longest = json.loads((folder / "sft.json").read_text())["answer_tokens_max"]
         return str(folder / "final_model"), max(plan.max_new_tokens, longest + 8), config
 

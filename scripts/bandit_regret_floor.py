@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from agents.baselines.bandit import BanditAgent, argmax_random_tie, empirical_means
+from agents.baselines.bandit import BanditAgent, argmax_random_tie, empirical_means, gaussian_posterior
 from agents.baselines.common import action_text, require_key
 from agents.evaluation import evaluate
 from agents.protocol import Info
@@ -62,11 +62,9 @@ class ExploreThenCommit(BanditAgent):
 
 
 class PosteriorOptimism(BanditAgent):
-    """Highest ``posterior mean + q * posterior sd`` under a N(prior_mean, prior_var) prior per arm.
-
-    With known noise ``sigma``: precision ``1 / prior_var + n / sigma^2``, mean
-    ``(prior_mean / prior_var + sum / sigma^2) / precision``. Untried arms keep the prior, so they are
-    explored only while nothing tried looks better than an average arm.
+    """Highest ``posterior mean + q * posterior sd`` under a N(prior_mean, prior_var) prior per arm
+    (known noise ``sigma``; :func:`agents.baselines.bandit.gaussian_posterior`). Untried arms keep the
+    prior, so they are explored only while nothing tried looks better than an average arm.
     """
 
     def __init__(self, q: float, sigma: float = 1.0, prior_mean: float = 0.5, prior_var: float = 1 / 12,
@@ -78,9 +76,9 @@ class PosteriorOptimism(BanditAgent):
     def decide(self, observation: str, info: Info, slot: int) -> str:
         names = require_key(info, "action_names", self.name)
         counts, sums = self.stats(info, slot)
-        precision = 1.0 / self.prior_var + counts / self.sigma**2
-        mean = (self.prior_mean / self.prior_var + sums / self.sigma**2) / precision
-        score = mean + self.q / np.sqrt(precision)
+        mean, sd = gaussian_posterior(counts, sums, prior_mean=self.prior_mean,
+                                      prior_std=self.prior_var**0.5, noise_std=self.sigma)
+        score = mean + self.q * sd
         return action_text(names[argmax_random_tie(score, self._rng(slot))])
 
 
