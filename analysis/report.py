@@ -6,9 +6,9 @@
 - ``report.md``: the summary tables of every run (bandits: regret with 95% CI, coverage, invalid
   rate, return; tic-tac-toe: return and game outcomes), each run's environment settings, the
   exploration metrics of bandit runs (suffix failures, MinFrac, greedy fraction, top-arm share by arm
-  name), the frequency-bias shares and the knowing-doing table of runs that hold
-  probe outputs (saying whether the knowing-doing prompts had the per-arm summary in context), the
-  paper's numbers for comparison, and the plots;
+  name), the paired differences of runs played on the same episodes, the frequency-bias shares and
+  the knowing-doing table of runs that hold probe outputs (saying whether the knowing-doing prompts
+  had the per-arm summary in context), the paper's numbers for comparison, and the plots;
 - ``summary.csv``: the summary table as data;
 - PNG plots (with matplotlib): ``regret_<env>.png`` and ``coverage_<env>.png`` (every run and agent
   on one axes, so an LLM run sits between its UCB and random references), ``frequency_bias.png`` and
@@ -41,7 +41,7 @@ from analysis.probes.frequency_bias import entropy_repetition_correlation, frequ
 from analysis.probes.knowing_doing import knowing_doing_counts, knowing_doing_table
 from analysis.runs import RunData, load_run
 from analysis.settings import action_names, check_comparable, describe, separate_labels
-from analysis.summary import summary_views
+from analysis.summary import paired_difference, summary_views
 from analysis.tables import format_cell, to_markdown
 
 __all__ = ["PAPER_REFERENCE", "build_report"]
@@ -135,6 +135,39 @@ def _exploration_section(runs: Sequence[RunData]) -> str:
         "episodes draw their arm means afresh, so a high share means the agent picks arms by name, not by "
         "reward).\n\n" + to_markdown(table) + "\n"
     )
+
+
+def _paired_section(runs: Sequence[RunData]) -> str:
+    """Every (run, agent) minus the first one of its environment, per episode, where both hold the same
+    episodes (:func:`analysis.summary.paired_difference`): regret for bandits, return for games."""
+    rows, unpaired = [], []
+    env_ids = sorted({str(e) for r in runs for e in r.steps["env_id"].unique()})
+    for env_id in env_ids:
+        groups = [
+            (_label(run, str(agent)), part)
+            for run in runs
+            for agent, part in run.steps[run.steps["env_id"] == env_id].groupby("agent", sort=True)
+        ]
+        if len(groups) < 2:
+            continue
+        value = "return" if metrics.is_tictactoe(env_id) else "cum_regret"
+        (ref_name, ref), episodes = groups[0], set(map(tuple, groups[0][1][["seed", "episode"]].values))
+        for name, steps in groups[1:]:
+            if set(map(tuple, steps[["seed", "episode"]].values)) != episodes:
+                unpaired.append(f"`{name}`")
+                continue
+            mean, low, high, n = paired_difference(steps, ref, value)
+            rows.append({"env_id": env_id, "run": name, "minus": ref_name, "statistic": value,
+                         "episodes": n, "mean": mean, "ci_low": low, "ci_high": high})
+    if not rows:
+        return ""
+    text = ("## Paired differences\n\nEach run minus the first run of its environment on the same "
+            "seeded episodes (same arm means and reward draws; games: same opponent seeds), mean and "
+            "Student-t 95% interval of the per-episode difference: the shared difficulty cancels, so "
+            "this interval is narrower than the two runs' own.\n\n" + to_markdown(pd.DataFrame(rows)) + "\n")
+    if unpaired:
+        text += f"\nNot paired (other episodes than the first run's): {', '.join(unpaired)}.\n"
+    return text
 
 
 def _curve_plots(runs: Sequence[RunData], out: Path) -> list[str]:
@@ -306,6 +339,7 @@ def build_report(
         summary_text,
         _settings_section(runs),
         _exploration_section(runs),
+        _paired_section(runs),
     ]
     if draw:
         images = _curve_plots(runs, out)

@@ -12,9 +12,16 @@ script plays, on the same seeded episodes as ``textrl evaluate`` (64 envs x seed
   0.5 it is the best simple rule we know for this task: a floor for what RL can reach.
 - UCB (BanditBench form) and random, the report's references.
 
-It prints each agent's mean cumulative regret at T with its 95% interval, coverage@T, and the
-interval's half-width. With ``--base-steps`` (a ``steps.csv`` / ``steps.parquet`` of the model the
-question is about, on the same episodes) it also prints, for each agent, the paired difference
+It prints each agent's mean cumulative regret at T with its 95% interval, coverage@T, the
+interval's half-width, and the top-arm share (:func:`analysis.metrics.top_arm_share`, the issue's
+name-bias check, <= 25%). A deterministic rule whose first pull is always the same arm, as a greedy
+decoder's is on the fixed first prompt, exploits that arm whenever it is the best of the k tried:
+explore-then-commit k gives each of its k labels about (1 + (T - k) / k) / T of the pulls (50% at
+k = 2, 25% at k = 4 for T = 50) and its top-arm share is the largest of them, so a policy that meets
+the 25% bound under greedy decoding explores at least 4 or 5 arms.
+
+With ``--base-steps`` (a ``steps.csv`` / ``steps.parquet`` of the model the question is about, on
+the same episodes) it also prints, for each agent, the paired difference
 agent - base (:func:`analysis.summary.paired_difference`) and whether the two runs' own intervals
 separate: the arithmetic behind "RL lowers the regret with non-overlapping intervals".
 
@@ -38,6 +45,7 @@ from agents.baselines.common import action_text, require_key
 from agents.evaluation import evaluate
 from agents.protocol import Info
 from agents.registry import make_agent
+from analysis.metrics import top_arm_share
 from analysis.summary import paired_difference, summarize_steps
 
 ENV_ID = "TextBandit-v0"
@@ -119,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         (s,) = summarize_steps(steps).itertuples()
         low, high = s.cum_regret_ci_low, s.cum_regret_ci_high
         row = {"agent": s.agent, "regret": s.cum_regret_mean, "ci_low": low, "ci_high": high,
-               "half_width": (high - low) / 2, "coverage": s.coverage_last}
+               "half_width": (high - low) / 2, "coverage": s.coverage_last,
+               "top_arm_share": float(top_arm_share(steps)["top_arm_share"].iloc[0])}
         if base is not None:
             diff, low, high, _ = paired_difference(steps, base)
             row.update(paired_diff=diff, paired_low=low, paired_high=high,

@@ -203,3 +203,24 @@ def test_report_rejects_non_finite_values(tmp_path, frames, column, values, matc
     args = _parser().parse_args(["report", str(folder), "--out", str(tmp_path / "cli")])
     assert args.func(args) == 2
     assert f"column {column!r} must hold finite numbers" in capsys.readouterr().err
+
+
+def test_report_pairs_runs_played_on_the_same_episodes(tmp_path, frames):
+    """Each run minus the first on the same episodes; a run with other episodes is named, not paired."""
+    from scipy import stats
+
+    base = frames.bandit("base")  # episode regrets 1.8 (seed 0) and 1.9 (seed 1), by the fixture's docstring
+    half = frames.bandit("rlft").assign(regret=lambda f: f["regret"] / 2)  # 0.9 and 0.95
+    other = half[half["seed"] == 0].assign(agent="short")  # one of the two episodes only
+    named = (("base", base), ("rlft", half), ("short", other))
+    folders = [_run(tmp_path / name, frame, {"n_arms": 3}) for name, frame in named]
+    text = build_report(folders, tmp_path / "out", plots_enabled=False).read_text()
+    diffs = [-0.9, -0.95]
+    mean = sum(diffs) / 2
+    half_width = stats.t.ppf(0.975, 1) * (abs(diffs[0] - diffs[1]) / 2**0.5) / 2**0.5
+    row = (f"| TextBandit-v0 | rlft | base | cum_regret | 2 | {mean:.3f} | {mean - half_width:.3f} | "
+           f"{mean + half_width:.3f} |")
+    assert row in text
+    assert "Not paired (other episodes than the first run's): `short`." in text
+    single = build_report(folders[:1], tmp_path / "one", plots_enabled=False).read_text()
+    assert "Paired differences" not in single
