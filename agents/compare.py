@@ -274,7 +274,7 @@ def write_comparison(
 
     order = ["base", *MECHANISM_STAGES, *TRAINED_STAGES, "expert", *REFERENCES]
     runs = {name: load_steps(evaluated[name]) for name in order if name in evaluated}
-    table = comparison_table(runs)
+    table = comparison_table(runs, baseline="base" if "base" in runs else None)
     table.to_csv(out / "comparison.csv", index=False)
     budget = None
     if budget_runs:

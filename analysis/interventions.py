@@ -7,7 +7,10 @@ against UCB and random. :func:`comparison_table` computes that table from the ru
 :func:`plot_comparison` / :func:`plot_budget` draw the comparison figure and the thinking-budget curve.
 
 Intervals: Student-t over episodes (each episode one sample), as in :func:`analysis.summary.summarize_steps`.
-``coverage`` is ``C_T``, the share of arms played at least once by the episode's last step.
+``coverage`` is ``C_T``, the share of arms played at least once by the episode's last step. With a
+``baseline`` run, each run's regret is also compared with the baseline's episode by episode
+(:func:`analysis.summary.paired_difference`): every method of a comparison plays the same seeded
+episodes, so this paired interval resolves changes that the two runs' own intervals cannot.
 """
 
 from __future__ import annotations
@@ -21,32 +24,47 @@ import pandas as pd
 from analysis.metrics import episode_stats, validate_steps
 from analysis.plots import _pyplot, _save
 from analysis.stats import mean_ci
+from analysis.summary import paired_difference, same_episodes
 from analysis.tables import format_cell, to_markdown
 
-__all__ = ["COMPARISON_COLUMNS", "comparison_table", "format_comparison", "plot_budget", "plot_comparison"]
+__all__ = [
+    "COMPARISON_COLUMNS", "PAIRED_COLUMNS", "comparison_table", "format_comparison", "plot_budget",
+    "plot_comparison",
+]
 
 COMPARISON_COLUMNS = [
     "run", "episodes", "horizon", "regret_mean", "regret_ci_low", "regret_ci_high", "coverage_mean",
     "coverage_ci_low", "coverage_ci_high", "invalid_rate",
 ]  # fmt: skip
+#: Added by ``comparison_table(..., baseline=...)``: run - baseline regret, paired by episode.
+PAIRED_COLUMNS = ["regret_vs_baseline", "regret_vs_baseline_ci_low", "regret_vs_baseline_ci_high"]
 
 
-def comparison_table(runs: Mapping[str, pd.DataFrame], *, confidence: float = 0.95) -> pd.DataFrame:
+def comparison_table(
+    runs: Mapping[str, pd.DataFrame], *, confidence: float = 0.95, baseline: str | None = None
+) -> pd.DataFrame:
     """One row per run (in the mapping's order): regret and coverage at T with intervals.
 
     Args:
         runs: run label -> its tidy step log (one agent on one bandit environment).
         confidence: interval level.
+        baseline: a label of ``runs`` (e.g. ``"base"``): adds :data:`PAIRED_COLUMNS`, each run's
+            cumulative regret minus the baseline's on the same episodes, mean and interval; NaN for the
+            baseline itself and for a run played on other episodes.
 
     Returns:
-        Columns :data:`COMPARISON_COLUMNS`: ``horizon`` is the longest episode, ``invalid_rate`` the
-        share of answers without a valid action.
+        Columns :data:`COMPARISON_COLUMNS` (and :data:`PAIRED_COLUMNS` with a ``baseline``):
+        ``horizon`` is the longest episode, ``invalid_rate`` the share of answers without a valid
+        action.
 
     Raises:
-        ValueError: no runs, or a log that is empty or lacks the step-log columns.
+        ValueError: no runs, a log that is empty or lacks the step-log columns, or a ``baseline``
+            that is not one of the runs.
     """
     if not runs:
         raise ValueError("comparison_table needs at least one run")
+    if baseline is not None and baseline not in runs:
+        raise ValueError(f"baseline {baseline!r} is not one of the runs {list(runs)}")
     rows = []
     for label, steps in runs.items():
         validate_steps(steps, ["regret", "env_reward", "action_index", "n_actions", "valid_action"])
@@ -55,11 +73,22 @@ def comparison_table(runs: Mapping[str, pd.DataFrame], *, confidence: float = 0.
         coverage = mean_ci(per_episode["coverage_last"], confidence)
         invalid = float(per_episode["invalid_actions"].sum() / per_episode["length"].sum())
         rows.append((label, len(per_episode), int(per_episode["length"].max()), *regret, *coverage, invalid))
-    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+    table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+    if baseline is not None:
+        reference = runs[baseline]
+        paired = [
+            paired_difference(steps, reference, "cum_regret", confidence)[:3]
+            if label != baseline and same_episodes(steps, reference) else (np.nan,) * 3
+            for label, steps in runs.items()
+        ]
+        table[PAIRED_COLUMNS] = pd.DataFrame(paired, columns=PAIRED_COLUMNS)
+    return table
 
 
 def format_comparison(table: pd.DataFrame, decimals: int = 2) -> str:
-    """Markdown: ``run | regret at T [95% CI] | coverage@T [95% CI] | invalid | episodes``."""
+    """Markdown: ``run | regret at T [95% CI] | coverage@T [95% CI] | invalid | episodes``, and
+    ``regret - baseline (paired)`` where the table has :data:`PAIRED_COLUMNS` (``-`` for the
+    baseline and unpaired runs)."""
     missing = [c for c in COMPARISON_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"format_comparison: missing columns {missing}; pass comparison_table's output")
@@ -83,6 +112,11 @@ def format_comparison(table: pd.DataFrame, decimals: int = 2) -> str:
             "episodes": table["episodes"].astype(np.int64),
         }
     )
+    if set(PAIRED_COLUMNS) <= set(table.columns):
+        shown["regret - baseline (paired)"] = [
+            "-" if pd.isna(m) else f"{m:+.{decimals}f} [{lo:+.{decimals}f}, {hi:+.{decimals}f}]"
+            for m, lo, hi in table[PAIRED_COLUMNS].to_numpy()
+        ]
     return to_markdown(shown, decimals)
 
 

@@ -41,7 +41,7 @@ from analysis.probes.frequency_bias import entropy_repetition_correlation, frequ
 from analysis.probes.knowing_doing import knowing_doing_counts, knowing_doing_table
 from analysis.runs import RunData, load_run
 from analysis.settings import action_names, check_comparable, describe, separate_labels
-from analysis.summary import paired_difference, summary_views
+from analysis.summary import paired_difference, same_episodes, summary_views
 from analysis.tables import format_cell, to_markdown
 
 __all__ = ["PAPER_REFERENCE", "build_report"]
@@ -151,9 +151,9 @@ def _paired_section(runs: Sequence[RunData]) -> str:
         if len(groups) < 2:
             continue
         value = "return" if metrics.is_tictactoe(env_id) else "cum_regret"
-        (ref_name, ref), episodes = groups[0], set(map(tuple, groups[0][1][["seed", "episode"]].values))
+        ref_name, ref = groups[0]
         for name, steps in groups[1:]:
-            if set(map(tuple, steps[["seed", "episode"]].values)) != episodes:
+            if not same_episodes(steps, ref):
                 unpaired.append(f"`{name}`")
                 continue
             mean, low, high, n = paired_difference(steps, ref, value)

@@ -43,7 +43,7 @@ from analysis.tables import format_cell, to_text
 
 __all__ = [
     "BANDIT_SHOWN", "SUMMARY_COLUMNS", "TICTACTOE_COLUMNS", "TICTACTOE_SHOWN", "format_summary",
-    "paired_difference", "summarize_steps", "summary_views",
+    "paired_difference", "same_episodes", "summarize_steps", "summary_views",
 ]
 
 SUMMARY_COLUMNS = [
@@ -82,6 +82,15 @@ def summarize_steps(steps: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
         outcomes = tictactoe_outcomes(steps[ttt_mask])[[*GROUP_KEYS, *TICTACTOE_COLUMNS]]
         summary = summary.merge(outcomes, on=GROUP_KEYS, how="left")
     return summary.reset_index(drop=True)
+
+
+def same_episodes(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two step logs hold the same episodes ``(seed, episode)``: the condition for
+    :func:`paired_difference` (with the same env settings, the same arm means and reward draws)."""
+    keys = ["seed", "episode"]
+    return set(map(tuple, a[keys].drop_duplicates().to_numpy().tolist())) == set(
+        map(tuple, b[keys].drop_duplicates().to_numpy().tolist())
+    )
 
 
 def paired_difference(

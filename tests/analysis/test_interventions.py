@@ -46,6 +46,24 @@ def test_format_comparison():
         format_comparison(pd.DataFrame({"run": ["x"]}))
 
 
+def test_comparison_table_pairs_runs_with_the_baseline():
+    half = A.assign(regret=A["regret"] / 2)  # A's two episodes, regrets 0.3 and 0.5 against A's 0.6 and 1.0
+    table = comparison_table({"base": A, "sft": half, "ucb": B}, baseline="base")
+    # differences -0.3 and -0.5: mean -0.4, sd 0.1414, sem 0.1, t(1, 0.975) = 12.7062
+    sft = table.set_index("run").loc["sft"]
+    assert sft["regret_vs_baseline"] == pytest.approx(-0.4)
+    assert sft["regret_vs_baseline_ci_low"] == pytest.approx(-0.4 - 12.7062 * 0.1, rel=1e-4)
+    assert sft["regret_vs_baseline_ci_high"] == pytest.approx(-0.4 + 12.7062 * 0.1, rel=1e-4)
+    # the baseline itself, and a run on other episodes: no paired value
+    assert table.set_index("run").loc[["base", "ucb"], "regret_vs_baseline"].isna().all()
+    lines = format_comparison(table).splitlines()
+    assert lines[0].endswith("| episodes | regret - baseline (paired) |")
+    assert lines[3].endswith("| -0.40 [-1.67, +0.87] |") and lines[2].endswith("| - |")
+    assert "paired" not in format_comparison(comparison_table({"base": A, "sft": half}))  # no baseline asked
+    with pytest.raises(ValueError, match="baseline 'rlft' is not one of the runs"):
+        comparison_table({"base": A}, baseline="rlft")
+
+
 def test_comparison_table_errors():
     with pytest.raises(ValueError, match="at least one run"):
         comparison_table({})
