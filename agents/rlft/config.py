@@ -65,7 +65,7 @@ OPERATIONAL_FIELDS = frozenset(
 #: Fields added after runs were made, with the value that reproduces those runs: at that value a
 #: field is left out of the identity, so a run folder from before it existed keeps its hash (resume,
 #: the demo's stage reuse) and a run that sets it is a different run.
-LATER_FIELD_DEFAULTS = {"group_size": 1, "reward_signal": "env"}
+LATER_FIELD_DEFAULTS = {"group_size": 1, "reward_signal": "env", "exploration_bonus_steps": 0}
 
 
 def _opt(default: Any, help: str, *, factory: Callable[[], Any] | None = None) -> Any:
@@ -135,6 +135,9 @@ class RLFTConfig(RunConfig):
     top_p: float = _opt(1.0, "nucleus sampling while collecting")
     exploration_bonus: float = _opt(0.0, "reward added to a turn whose action was not tried before in "
                                     "the episode (the paper: +1; 0 disables)")
+    exploration_bonus_steps: int = _opt(0, "> 0: the exploration bonus is paid only in an episode's first "
+                                        "this many steps (explore early, then exploit); 0: at every step, "
+                                        "as the paper")
     reward_signal: str = _opt("env", "what a turn is trained on: env (the reward the environment returned, "
                               "as the paper) or regret (minus the step's regret, plus the invalid-action "
                               "penalty: noise-free, uses the true arm means; bandits and tic-tac-toe)")
@@ -219,6 +222,7 @@ class RLFTConfig(RunConfig):
             "value_coef",
             "weight_decay",
             "exploration_bonus",
+            "exploration_bonus_steps",
             "temperature",
             "min_learning_rate",
         ):
@@ -286,7 +290,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "environment (the data)": (
         "env_id", "env_kwargs", "num_envs", "episodes_per_env", "group_size", "exploration_bonus",
-        "reward_signal",
+        "exploration_bonus_steps", "reward_signal",
     ),
     "generation (rollouts)": ("max_new_tokens", "temperature", "top_p"),
     "training": (

@@ -94,9 +94,12 @@ class Episode:
             self.outcome = info["outcome"]
 
 
-def exploration_bonus(episode: Episode, info: dict[str, Any], bonus: float) -> float:
-    """``bonus`` when the step's text validly named an action not executed before in the episode."""
-    if bonus == 0 or not info.get("valid_action", True):
+def exploration_bonus(episode: Episode, info: dict[str, Any], bonus: float, steps: int = 0) -> float:
+    """``bonus`` when the step's text validly named an action not executed before in the episode.
+
+    ``steps`` > 0 pays it only on the episode's first ``steps`` turns (the turn being scored is turn
+    ``len(episode.actions)``, counted from 0): exploring late in an episode then earns nothing."""
+    if bonus == 0 or not info.get("valid_action", True) or (steps > 0 and len(episode.actions) >= steps):
         return 0.0
     return float(bonus) if int(info["action_index"]) not in episode.actions else 0.0
 
@@ -137,6 +140,7 @@ def collect_rollout(
     top_p: float = 1.0,
     max_new_tokens: int | None = None,
     bonus: float = 0.0,
+    bonus_steps: int = 0,
     reward_signal: str = "env",
     progress: Any = None,
 ) -> list[Episode]:
@@ -149,6 +153,7 @@ def collect_rollout(
         sample_seed: seed of the first decision's sampling; decision ``d`` uses ``sample_seed + d``.
         temperature, top_p, max_new_tokens: sampling settings.
         bonus: exploration bonus for untried actions (0 disables).
+        bonus_steps: > 0: the bonus only on each episode's first ``bonus_steps`` turns.
         reward_signal: what the turns are trained on (:func:`training_reward`).
         progress: an optional tqdm bar, advanced by the number of decisions.
 
@@ -188,7 +193,7 @@ def collect_rollout(
             text = gen.texts[row]
             obs, reward, terminated, truncated, info = envs[i].step(text)
             episode = current[i]
-            step_bonus = exploration_bonus(episode, info, bonus)
+            step_bonus = exploration_bonus(episode, info, bonus, bonus_steps)
             prompt, completion, logprobs = gen.prompt_ids[row], gen.completion_ids[row], gen.logprobs[row]
             scale = float(getattr(envs[i].unwrapped, "reward_scale", 1.0))
             train = training_reward(reward, info, reward_signal, scale)

@@ -315,6 +315,7 @@ def train(config: RLFTConfig, *, on_update: Callable[[int, dict[str, float]], No
                 top_p=config.top_p,
                 max_new_tokens=config.max_new_tokens,
                 bonus=config.exploration_bonus,
+                bonus_steps=config.exploration_bonus_steps,
                 reward_signal=config.reward_signal,
             )
         t1 = time.perf_counter()

@@ -66,6 +66,7 @@ def test_yaml_and_overrides(tmp_path):
         ({"resume": True, "overwrite": True}, ValueError, "resume and overwrite exclude each other"),
         ({"num_envs": 0}, ValueError, "num_envs must be >= 1"),
         ({"kl_coef": -1.0}, ValueError, "kl_coef must be >= 0"),
+        ({"exploration_bonus_steps": -1}, ValueError, "exploration_bonus_steps must be >= 0"),
         ({"temperature": 0.0}, ValueError, "temperature must be > 0"),
         ({"top_p": 1.5}, ValueError, r"top_p must be in \(0, 1\]"),
         ({"clip_eps": 1.0}, ValueError, r"clip_eps must be in \(0, 1\)"),
@@ -165,13 +166,16 @@ def test_identity_leaves_out_operational_fields():
 
 
 def test_fields_added_later_keep_the_hash_of_runs_made_before_them():
-    """group_size and reward_signal arrived after runs existed: at their old behaviour's values a
-    config hashes as it did then (the values below were printed by commit bac9b29, before them),
-    so such a run still resumes and the demo still reuses its stages; any other value is a new run."""
+    """group_size, reward_signal and exploration_bonus_steps arrived after runs existed: at their old
+    behaviour's values a config hashes as it did then (the values below were printed by commit bac9b29,
+    before them), so such a run still resumes and the demo still reuses its stages; any other value is a
+    new run."""
     assert RLFTConfig().config_hash() == "6d90c9b232a01c5d"
     ttt = {"env_id": "TextTicTacToe-v0", "num_envs": 4, "episodes_per_env": 3, "seed": 5}
     assert RLFTConfig(**ttt).config_hash() == "0b7b23584284a8a0"
     assert RLFTConfig(reward_signal="regret").config_hash() != "6d90c9b232a01c5d"
+    assert RLFTConfig(exploration_bonus_steps=8).config_hash() != "6d90c9b232a01c5d"
+    assert "exploration_bonus_steps" not in RLFTConfig().identity()
     assert RLFTConfig(num_envs=4, group_size=2).config_hash() != RLFTConfig(num_envs=4).config_hash()
     assert "group_size" not in RLFTConfig().identity()
     assert RLFTConfig(reward_signal="regret").identity()["reward_signal"] == "regret"

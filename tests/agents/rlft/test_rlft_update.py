@@ -154,6 +154,9 @@ def test_exploration_bonus_and_rollout_metrics():
     ep.add_turn([1], [2], "ACTION=b", 0.5, info, 1.0)
     assert exploration_bonus(ep, info, 1.0) == 0.0  # tried before
     assert exploration_bonus(ep, {**info, "action_index": 2, "valid_action": False}, 1.0) == 0.0
+    # bonus_steps 2: turn 1 (one action played so far) still pays, turn 2 no longer
+    untried = {**info, "action_index": 2}
+    assert exploration_bonus(ep, untried, 1.0, 2) == 1.0 and exploration_bonus(ep, untried, 1.0, 1) == 0.0
     ep.add_turn(
         [1], [2], "zzz", -4.5, {**info, "valid_action": False, "action_index": 0, "env_reward": 0.0}, 0.0
     )
