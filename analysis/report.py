@@ -139,34 +139,40 @@ def _exploration_section(runs: Sequence[RunData]) -> str:
 
 def _paired_section(runs: Sequence[RunData]) -> str:
     """Every (run, agent) minus the first one of its environment, per episode, where both hold the same
-    episodes (:func:`analysis.summary.paired_difference`): regret for bandits, return for games."""
+    episodes (:func:`analysis.summary.paired_difference`): regret for bandits, return for games.
+
+    Only runs whose settings were recorded (``run.json``) and are equal are paired: the same seeds
+    with other settings are other episodes."""
     rows, unpaired = [], []
     env_ids = sorted({str(e) for r in runs for e in r.steps["env_id"].unique()})
     for env_id in env_ids:
         groups = [
-            (_label(run, str(agent)), part)
+            (_label(run, str(agent)), part, run.env_settings.get(env_id))
             for run in runs
             for agent, part in run.steps[run.steps["env_id"] == env_id].groupby("agent", sort=True)
         ]
         if len(groups) < 2:
             continue
         value = "return" if metrics.is_tictactoe(env_id) else "cum_regret"
-        ref_name, ref = groups[0]
-        for name, steps in groups[1:]:
-            if not same_episodes(steps, ref):
+        ref_name, ref, ref_settings = groups[0]
+        for name, steps, settings in groups[1:]:
+            if settings is None or settings != ref_settings or not same_episodes(steps, ref):
                 unpaired.append(f"`{name}`")
                 continue
             mean, low, high, n = paired_difference(steps, ref, value)
             rows.append({"env_id": env_id, "run": name, "minus": ref_name, "statistic": value,
                          "episodes": n, "mean": mean, "ci_low": low, "ci_high": high})
-    if not rows:
+    if not rows and not unpaired:
         return ""
     text = ("## Paired differences\n\nEach run minus the first run of its environment on the same "
             "seeded episodes (same arm means and reward draws; games: same opponent seeds), mean and "
             "Student-t 95% interval of the per-episode difference: the shared difficulty cancels, so "
-            "this interval is narrower than the two runs' own.\n\n" + to_markdown(pd.DataFrame(rows)) + "\n")
+            "this interval is narrower than the two runs' own.\n")
+    if rows:
+        text += "\n" + to_markdown(pd.DataFrame(rows)) + "\n"
     if unpaired:
-        text += f"\nNot paired (other episodes than the first run's): {', '.join(unpaired)}.\n"
+        text += (f"\nNot paired (other episodes than the first run's, or settings not recorded): "
+                 f"{', '.join(unpaired)}.\n")
     return text
 
 

@@ -221,6 +221,14 @@ def test_report_pairs_runs_played_on_the_same_episodes(tmp_path, frames):
     row = (f"| TextBandit-v0 | rlft | base | cum_regret | 2 | {mean:.3f} | {mean - half_width:.3f} | "
            f"{mean + half_width:.3f} |")
     assert row in text
-    assert "Not paired (other episodes than the first run's): `short`." in text
+    assert "Not paired (other episodes than the first run's, or settings not recorded): `short`." in text
+    # the same episodes without recorded settings, or with other settings: not paired either
+    unknown = _run(tmp_path / "unknown", half)
+    other_k = _run(tmp_path / "k5", half.assign(n_actions=5), {"n_arms": 5})
+    text = build_report([folders[0], unknown, other_k], tmp_path / "sep", plots_enabled=False,
+                        separate_settings=True).read_text()
+    assert "Paired differences" not in text
+    text = build_report([folders[0], unknown], tmp_path / "unk", plots_enabled=False).read_text()
+    assert "settings not recorded): `unknown (rlft)`." in text
     single = build_report(folders[:1], tmp_path / "one", plots_enabled=False).read_text()
     assert "Paired differences" not in single
