@@ -128,7 +128,7 @@ def paired_difference(
         if value not in allowed:
             raise ValueError(f"value must be a per-episode statistic, one of {allowed}; got {value!r}")
         per.append(stats.set_index(["seed", "episode"])[value])
-    if set(per[0].index) != set(per[1].index) or per[0].shape != per[1].shape:
+    if not same_episodes(after, before) or per[0].shape != per[1].shape:
         raise ValueError(
             f"the two logs must hold the same episodes (seed, episode): after has {len(per[0])}, before "
             f"{len(per[1])}, {len(set(per[0].index) ^ set(per[1].index))} in only one of them"
